@@ -1,0 +1,173 @@
+"""Effective behaviour of ssh_access on the lab hosts (RAC-01..RAC-04).
+
+Runs under Molecule's testinfra verifier: `host` is each scenario host, reached over SSH.
+Controller-side checks make real SSH connections to the published port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+LAB = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", ".")) / ".lab" / "ssh"
+REPORTS = Path(os.environ["RAMPART_REPORT_DIR"]) if "RAMPART_REPORT_DIR" in os.environ else None
+
+
+def ssh(host: Any, user: str, *options: str, command: str = "true") -> subprocess.CompletedProcess[str]:
+    """Log in from the controller as `user` with the lab key; return the finished ssh process."""
+    hostvars = host.ansible.get_variables()
+    argv = [
+        "ssh", "-p", str(hostvars["ansible_port"]), "-i", str(LAB / "id_ed25519"),
+        "-o", f"UserKnownHostsFile={LAB / 'known_hosts'}", "-o", "StrictHostKeyChecking=yes",
+        "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "ControlMaster=no", "-o", "ControlPath=none",
+        *options, f"{user}@{hostvars['ansible_host']}", command,
+    ]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.fixture(scope="module")
+def sshd(host: Any) -> dict[str, str]:
+    out = host.check_output("sudo /usr/sbin/sshd -T -C user=rampart,host=127.0.0.1,addr=127.0.0.1")
+    return dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [
+        ("passwordauthentication", "no"),
+        ("kbdinteractiveauthentication", "no"),
+        ("pubkeyauthentication", "yes"),
+        ("authenticationmethods", "publickey"),
+        ("permitrootlogin", "no"),
+        ("permitemptypasswords", "no"),
+        ("allowgroups", "sudo"),
+        ("maxauthtries", "3"),
+        ("logingracetime", "30"),
+        ("clientaliveinterval", "300"),
+        ("loglevel", "VERBOSE"),
+        ("x11forwarding", "no"),
+        ("allowtcpforwarding", "no"),
+        ("banner", "/etc/issue.net"),
+    ],
+)
+def test_rac01_effective_sshd_setting(sshd: dict[str, str], keyword: str, value: str) -> None:
+    assert sshd[keyword] == value
+
+
+@pytest.mark.parametrize("keyword", ["ciphers", "macs", "kexalgorithms"])
+def test_rac01_no_weak_algorithms(sshd: dict[str, str], keyword: str) -> None:
+    weak = ("cbc", "sha1", "md5", "3des", "diffie-hellman-group1", "diffie-hellman-group14", "umac-64", "ecdh-sha2")
+    assert not [a for a in sshd[keyword].split(",") if any(w in a for w in weak)]
+
+
+def test_rac01_admin_logs_in_with_key(host: Any) -> None:
+    result = ssh(host, "rampart", command="id -un")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "rampart"
+
+
+def test_rac01_password_login_is_not_offered(host: Any) -> None:
+    result = ssh(host, "rampart", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive")
+    assert result.returncode == 255
+    assert "Permission denied (publickey)" in result.stderr
+
+
+def test_rac01_root_cannot_log_in_even_with_a_key(host: Any) -> None:
+    assert host.file("/root/.ssh/authorized_keys").exists  # the prepare step gave root the lab key
+    assert ssh(host, "root").returncode == 255
+
+
+def test_rac01_account_outside_allowed_groups_is_refused(host: Any) -> None:
+    assert host.file("/home/outsider/.ssh/authorized_keys").exists
+    assert ssh(host, "outsider").returncode == 255
+
+
+def test_rac01_cloud_init_dropin_does_not_override(host: Any, sshd: dict[str, str]) -> None:
+    assert host.file("/etc/ssh/sshd_config.d/50-cloud-init.conf").contains("PasswordAuthentication yes")
+    assert sshd["passwordauthentication"] == "no"
+
+
+def test_rac01_passes_ssh_audit(host: Any) -> None:
+    hostvars = host.ansible.get_variables()
+    result = subprocess.run(
+        ["ssh-audit", "-j", "-p", str(hostvars["ansible_port"]), hostvars["ansible_host"]],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    report = json.loads(result.stdout)
+    failures = [
+        f"{kind}: {item['name']}"
+        for kind in ("kex", "key", "enc", "mac")
+        for item in report.get(kind, [])
+        if item.get("notes", {}).get("fail")
+    ]
+    assert not failures, failures
+    assert not report.get("cves"), report["cves"]
+
+
+@pytest.mark.parametrize("port", [21, 23, 69, 512, 513, 514, 3389, 5900])
+def test_rac02_nothing_listens_on_remote_admin_port(host: Any, port: int) -> None:
+    assert not host.socket(f"tcp://0.0.0.0:{port}").is_listening
+    assert not host.socket(f"tcp://:::{port}").is_listening
+
+
+def test_rac02_telnet_server_removed(host: Any) -> None:
+    assert not host.package("inetutils-telnetd").is_installed
+    assert not host.package("inetutils-inetd").is_installed
+
+
+def test_rac02_sshd_is_the_only_remote_admin_listener(host: Any) -> None:
+    listeners = host.check_output("sudo ss -H -tlnp")
+    programs = {part.split('"')[1] for line in listeners.splitlines() for part in line.split() if part.startswith("users:")}
+    assert programs == {"sshd"}, listeners
+
+
+def _is_production(host: Any) -> bool:
+    return "production" in host.ansible.get_variables()["group_names"]
+
+
+def test_rac03_network_drives_removed_on_production_only(host: Any) -> None:
+    fstab = host.file("/etc/fstab").content_string
+    shares = host.file("/etc/auto.shares").content_string
+    if _is_production(host):
+        assert "nfs.example.invalid" not in fstab
+        assert "files.example.invalid" not in shares and "nfs.example.invalid" not in shares
+        assert host.file("/etc/modprobe.d/rampart-netfs.conf").contains("^install nfs /bin/false$")
+    else:
+        assert "nfs.example.invalid:/export/data" in fstab
+        assert not host.file("/etc/modprobe.d/rampart-netfs.conf").exists
+
+
+def test_rac04_sudo_is_limited_to_the_admin_group(host: Any) -> None:
+    assert host.run("sudo visudo -c").rc == 0
+    assert "may run the following" in host.check_output("sudo sudo -l -U alice")
+    assert "not allowed to run sudo" in host.check_output("sudo sudo -l -U outsider")
+
+
+def test_rac04_admins_are_named_key_only_accounts(host: Any) -> None:
+    alice = host.user("alice")
+    assert "sudo" in alice.groups
+    assert host.check_output("sudo passwd -S alice").split()[1] == "L"
+    assert host.file("/home/alice/.ssh/authorized_keys").mode == 0o600
+
+
+def test_rac04_banner_is_shown_before_login(host: Any) -> None:
+    result = ssh(host, "rampart", "-o", "LogLevel=INFO")
+    assert "Authorised access only" in result.stderr
+
+
+def test_controls_reported(host: Any) -> None:
+    assert REPORTS is not None
+    name = host.ansible.get_variables()["inventory_hostname"]
+    controls = json.loads((REPORTS / f"{name}.json").read_text())["controls"]
+    expected = {
+        "RAC-01": "pass",
+        "RAC-02": "pass",
+        "RAC-03": "pass" if _is_production(host) else "not_applicable",
+        "RAC-04": "pass",
+    }
+    assert {k: controls[k]["status"] for k in expected} == expected

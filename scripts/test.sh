@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, fast checks first. Run through `./rampart test` (which installs everything).
+#   scripts/test.sh [stage ...]   stages: lint unit docs images molecule (default: all, in that order)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+
+SCENARIOS=(ssh_access ssh_access_negative)
+passed=0 failed=0 failures=()
+
+stage() { # stage NAME COMMAND...
+  local name=$1; shift
+  printf '\n\033[1m== %s\033[0m  (%s)\n' "$name" "$*"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); printf '== %s: ok in %ss\n' "$name" $((SECONDS - start))
+  else
+    failed=$((failed + 1)); failures+=("$name"); printf '== %s: FAILED after %ss\n' "$name" $((SECONDS - start))
+  fi
+}
+
+lint() {
+  stage yamllint yamllint --strict .
+  stage ruff ruff check .
+  stage ruff-format ruff format --check .
+  stage mypy mypy plugins lab scripts tests bench
+  stage ansible-lint ansible-lint --strict
+}
+unit() { stage pytest python -m pytest -q tests/unit tests/lab; }
+docs() { stage role-docs python scripts/role_docs.py --check; }
+images() { stage lab-images python -m lab images; }
+molecule_all() {
+  for s in "${SCENARIOS[@]}"; do stage "molecule:$s" molecule test -s "$s"; done
+}
+
+stages=("$@"); ((${#stages[@]})) || stages=(lint unit docs images molecule)
+for s in "${stages[@]}"; do
+  case $s in
+    lint) lint ;; unit) unit ;; docs) docs ;; images) images ;; molecule) molecule_all ;;
+    *) echo "unknown stage $s"; exit 2 ;;
+  esac
+done
+
+echo
+((failed)) && echo "failed stages: ${failures[*]}"
+echo "stages: $passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,1 @@
+"""Rampart benchmarks: `python -m bench` (or `./rampart bench`). See bench/README.md."""

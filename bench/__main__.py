@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shlex
 import subprocess
@@ -38,8 +39,16 @@ def measure(fleet: int, playbook: str) -> dict[str, Any]:
     per_release = max(1, fleet // len(releases))
     lab("down", "--name", name, "--inventory", str(inventory))
     started = time.monotonic()
-    lab("up", "--name", name, "--hosts", str(per_release), *[a for r in releases for a in ("--release", r)],
-        "--inventory", str(inventory))
+    lab(
+        "up",
+        "--name",
+        name,
+        "--hosts",
+        str(per_release),
+        *[a for r in releases for a in ("--release", r)],
+        "--inventory",
+        str(inventory),
+    )
     up_seconds = time.monotonic() - started
     try:
         first = run_playbook(playbook, inventory / "hosts.yml")
@@ -64,30 +73,50 @@ def measure(fleet: int, playbook: str) -> dict[str, Any]:
     }
 
 
+COLUMNS = [  # (title, key, width) of the printed table
+    ("hosts", "fleet", 5),
+    ("converge s", "converge_s", 10),
+    ("tasks", "converge_task_results", 6),
+    ("changed", "converge_changed", 7),
+    ("re-run s", "rerun_s", 8),
+    ("re-run changed", "rerun_changed", 14),
+    ("speed-up", "rerun_speedup", 8),
+]
+
+
+def record(argv: list[str], playbook: str, rows: list[dict[str, Any]]) -> None:
+    """Append this run's figures, with the command and commit that produced them, to results.json."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    history = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    history.append(
+        {
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "command": "./rampart bench " + shlex.join(argv),
+            "git": commit,
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "playbook": playbook,
+            "results": rows,
+        }
+    )
+    RESULTS.write_text(json.dumps(history, indent=2) + "\n")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fleet", type=int, action="append", help="hosts in the fleet (repeatable; default 1 and 4)")
+    parser.add_argument(
+        "--fleet", type=int, action="append", help="hosts in the fleet (repeatable; default 1 and 4)"
+    )
     parser.add_argument("--playbook", default="playbooks/site.yml")
     parser.add_argument("--record", action="store_true", help="append the figures to bench/results.json")
     args = parser.parse_args(argv)
     rows = [measure(n, args.playbook) for n in args.fleet or [1, 4]]
-    header = f"{'hosts':>5} {'converge s':>10} {'tasks':>6} {'changed':>7} {'re-run s':>8} {'re-run changed':>14} {'speed-up':>8}"
-    print("\n" + header)
+    print("\n" + " ".join(f"{title:>{width}}" for title, _, width in COLUMNS))
     for row in rows:
-        print(f"{row['fleet']:>5} {row['converge_s']:>10} {row['converge_task_results']:>6} {row['converge_changed']:>7} "
-              f"{row['rerun_s']:>8} {row['rerun_changed']:>14} {row['rerun_speedup']:>8}")
+        print(" ".join(f"{row[key]:>{width}}" for _, key, width in COLUMNS))
     if args.record:
-        history = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
-        history.append({
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "command": "./rampart bench " + shlex.join(argv),
-            "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                  text=True, check=False).stdout.strip(),
-            "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}",
-            "playbook": args.playbook,
-            "results": rows,
-        })
-        RESULTS.write_text(json.dumps(history, indent=2) + "\n")
+        record(argv, args.playbook, rows)
     return 0
 
 

@@ -98,13 +98,18 @@ def run_playbook(
 
 def summarise(run: PlayRun) -> str:
     mode = " (check mode)" if run.check else ""
-    lines = [f"{run.playbook}{mode}: {'ok' if run.ok else 'FAILED'} in {run.seconds:.1f}s, "
-             f"{sum(run.tasks.values())} task results, {run.changed_count()} changed"]
+    lines = [
+        f"{run.playbook}{mode}: {'ok' if run.ok else 'FAILED'} in {run.seconds:.1f}s, "
+        f"{sum(run.tasks.values())} task results, {run.changed_count()} changed"
+    ]
     for host in sorted(run.stats):
         stats = run.stats[host]
         controls = " ".join(f"{cid}={status}" for cid, status in sorted(run.controls.get(host, {}).items()))
-        lines.append(f"  {host:<32} ok={stats.get('ok', 0):<3} changed={stats.get('changed', 0):<3} "
-                     f"failed={stats.get('failures', 0)}  {controls}")
-    lines += [f"  changed: {host}: {task}" for host, task in run.changed] if run.changed and not run.check else []
+        lines.append(
+            f"  {host:<32} ok={stats.get('ok', 0):<3} changed={stats.get('changed', 0):<3} "
+            f"failed={stats.get('failures', 0)}  {controls}"
+        )
+    if run.changed and not run.check:
+        lines += [f"  changed: {host}: {task}" for host, task in run.changed]
     lines += [f"  FAILED: {host}: {task}: {msg}" for host, task, msg in run.failed]
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Generate the Variables section of each role README from meta/argument_specs.yml.
 
-    python scripts/role_docs.py          rewrite the section in every roles/*/README.md
-    python scripts/role_docs.py --check  exit 1 if any README is out of date
+python scripts/role_docs.py          rewrite the section in every roles/*/README.md
+python scripts/role_docs.py --check  exit 1 if any README is out of date
 """
 
 from __future__ import annotations
@@ -24,13 +24,23 @@ def _default(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> str:
     text = text.removesuffix("\n...").removesuffix("...").strip()
     if len(text) <= 80 and "\n" not in text:
         return f"`{text}`"
-    return f"see `defaults/main.yml` ({len(value)} entries)" if isinstance(value, list) else "see `defaults/main.yml`"
+    return (
+        f"see `defaults/main.yml` ({len(value)} entries)"
+        if isinstance(value, list)
+        else "see `defaults/main.yml`"
+    )
 
 
 def _suboptions(options: dict[str, Any]) -> str:
     parts = []
     for name, spec in options.items():
-        flag = "required" if spec.get("required") else f"default `{spec['default']}`" if "default" in spec else "optional"
+        flag = (
+            "required"
+            if spec.get("required")
+            else f"default `{spec['default']}`"
+            if "default" in spec
+            else "optional"
+        )
         parts.append(f"`{name}` ({spec.get('type', 'str')}, {flag}): {_text(spec).rstrip('.')}")
     return " Each item: " + "; ".join(parts) + "."
 

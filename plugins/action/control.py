@@ -6,7 +6,6 @@ from typing import Any
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-
 from ansible_collections.rampart.hardening.plugins.module_utils.controls import build_record
 
 
@@ -30,7 +29,11 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         except ValueError as exc:
             raise AnsibleActionFail(str(exc)) from exc
         enforce = self._bool(args.get("enforce", False), "enforce")
-        result.update(changed=False, rampart_control=record, msg=f"{record['id']} {record['status']}: {record['summary']}")
+        result.update(
+            changed=False,
+            rampart_control=record,
+            msg=f"{record['id']} {record['status']}: {record['summary']}",
+        )
         if enforce and record["status"] == "fail":
             result["failed"] = True
         return result

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ansible.plugins.callback import CallbackBase
+from ansible_collections.rampart.hardening.plugins.module_utils.controls import merge_host_report
+
 DOCUMENTATION = r"""
 name: controls
 type: aggregate
@@ -25,16 +34,6 @@ options:
       - section: rampart
         key: report_dir
 """
-
-import json
-import os
-import tempfile
-from pathlib import Path
-from typing import Any
-
-from ansible.plugins.callback import CallbackBase
-
-from ansible_collections.rampart.hardening.plugins.module_utils.controls import merge_host_report
 
 
 class CallbackModule(CallbackBase):  # type: ignore[misc]
@@ -80,4 +79,4 @@ def _atomic_write(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
-    os.replace(tmp, path)
+    Path(tmp).replace(path)

@@ -100,9 +100,7 @@ def _automount(path: str, text: str, fstypes: set[str]) -> list[dict[str, str]]:
             continue
         options = [f for f in fields[1:-1] if f.startswith("-")]
         location = fields[-1]
-        declared = next(
-            (o.split("fstype=", 1)[1].split(",", 1)[0] for o in options if "fstype=" in o), ""
-        )
+        declared = next((o.split("fstype=", 1)[1].split(",", 1)[0] for o in options if "fstype=" in o), "")
         fstype = declared or ("cifs" if location.startswith("://") else "nfs" if ":/" in location else "")
         if fstype in fstypes:
             found.append(_entry(location, fields[0], fstype, path, raw))

@@ -34,7 +34,7 @@ def build_record(
         return {"id": control_id, "status": "not_applicable", "role": role, "summary": reason, "checks": []}
     if not isinstance(checks, list) or not checks:
         raise ValueError(f"{control_id}: an applicable control needs at least one check")
-    normalised = []
+    normalised: list[dict[str, Any]] = []
     for index, check in enumerate(checks):
         if not isinstance(check, dict) or "name" not in check or "ok" not in check:
             raise ValueError(f"{control_id}: check #{index + 1} needs 'name' and 'ok', got {check!r}")
@@ -42,7 +42,7 @@ def build_record(
         if not isinstance(ok, bool):
             raise ValueError(f"{control_id}: check {check['name']!r} has ok={ok!r}, not a boolean")
         normalised.append({"name": str(check["name"]), "ok": ok, "evidence": str(check.get("evidence", ""))})
-    failed = [c["name"] for c in normalised if not c["ok"]]
+    failed = [str(c["name"]) for c in normalised if not c["ok"]]
     status = "fail" if failed else "pass"
     summary = f"failed: {'; '.join(failed)}" if failed else f"{len(normalised)} checks passed"
     return {"id": control_id, "status": status, "role": role, "summary": summary, "checks": normalised}

@@ -18,7 +18,9 @@ def test_rac03_reported_as_failing_with_the_drive_as_evidence(host: Any) -> None
     report = json.loads((Path(os.environ["RAMPART_REPORT_DIR"]) / f"{name}.json").read_text())
     rac03 = report["controls"]["RAC-03"]
     assert rac03["status"] == "fail"
-    assert "nfs4 nfs.example.invalid:/export/data on /mnt/data (in /etc/fstab)" in rac03["checks"][0]["evidence"]
+    assert (
+        "nfs4 nfs.example.invalid:/export/data on /mnt/data (in /etc/fstab)" in rac03["checks"][0]["evidence"]
+    )
 
 
 def test_host_hardened_after_the_refusals(host: Any) -> None:

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
-
 from ansible_collections.rampart.hardening.plugins.filter.mounts import FilterModule, network_mounts
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "mounts"

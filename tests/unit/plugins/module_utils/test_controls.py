@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from ansible_collections.rampart.hardening.plugins.module_utils.controls import build_record, merge_host_report
+from ansible_collections.rampart.hardening.plugins.module_utils.controls import (
+    build_record,
+    merge_host_report,
+)
 
 
 def test_all_checks_ok_is_pass() -> None:
@@ -48,6 +50,16 @@ def test_bad_reports_are_refused(control_id: Any, checks: Any, message: str) -> 
 
 
 def test_merge_keeps_other_controls_and_replaces_reported_ones() -> None:
-    old = {"controls": {"AUD-01": {"id": "AUD-01", "status": "pass"}, "RAC-01": {"id": "RAC-01", "status": "fail"}}}
+    old = {
+        "controls": {
+            "AUD-01": {"id": "AUD-01", "status": "pass"},
+            "RAC-01": {"id": "RAC-01", "status": "fail"},
+        }
+    }
     new = merge_host_report(old, [{"id": "RAC-01", "status": "pass"}])
-    assert new == {"controls": {"AUD-01": {"id": "AUD-01", "status": "pass"}, "RAC-01": {"id": "RAC-01", "status": "pass"}}}
+    assert new == {
+        "controls": {
+            "AUD-01": {"id": "AUD-01", "status": "pass"},
+            "RAC-01": {"id": "RAC-01", "status": "pass"},
+        }
+    }

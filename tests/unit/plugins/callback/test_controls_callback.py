@@ -7,10 +7,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).parents[4]
+Reported = tuple[subprocess.CompletedProcess[str], dict[str, Any]]
 
 PLAYBOOK = """
 - hosts: localhost
@@ -40,9 +42,9 @@ PLAYBOOK = """
 """
 
 
-def run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def run(tmp_path: Path, *extra: str, playbook_text: str = PLAYBOOK) -> subprocess.CompletedProcess[str]:
     playbook = tmp_path / "play.yml"
-    playbook.write_text(PLAYBOOK)
+    playbook.write_text(playbook_text)
     env = {
         **os.environ,
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
@@ -51,32 +53,40 @@ def run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     }
     return subprocess.run(
         ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), *extra],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
     )
 
 
 @pytest.fixture(scope="module")
-def reported(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict]:
+def reported(tmp_path_factory: pytest.TempPathFactory) -> Reported:
     tmp = tmp_path_factory.mktemp("controls")
     result = run(tmp)
     report = json.loads((tmp / "reports" / "localhost.json").read_text())
     return result, report
 
 
-def test_reported_failures_do_not_fail_the_play(reported: tuple) -> None:
+def test_reported_failures_do_not_fail_the_play(reported: Reported) -> None:
     result, _ = reported
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_statuses_per_control(reported: tuple) -> None:
+def test_statuses_per_control(reported: Reported) -> None:
     _, report = reported
     assert {k: v["status"] for k, v in report["controls"].items()} == {
-        "AUD-01": "fail", "AUD-02": "fail", "RAC-01": "pass", "RAC-03": "not_applicable",
+        "AUD-01": "fail",
+        "AUD-02": "fail",
+        "RAC-01": "pass",
+        "RAC-03": "not_applicable",
     }
     assert report["controls"]["RAC-01"]["checks"][0]["evidence"] == "passwordauthentication no"
 
 
-def test_summary_printed(reported: tuple) -> None:
+def test_summary_printed(reported: Reported) -> None:
     result, _ = reported
     assert "RAMPART CONTROLS" in result.stdout
     assert "RAC-03  not_applicable  not production" in result.stdout
@@ -91,11 +101,10 @@ def test_enforced_failure_fails_the_task_and_is_still_recorded(tmp_path: Path) -
 
 
 def test_bad_control_id_is_refused(tmp_path: Path) -> None:
-    playbook = tmp_path / "bad.yml"
-    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-                        "    - rampart.hardening.control: {id: rac1, checks: [{name: a, ok: true}]}\n")
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "RAMPART_REPORT_DIR": str(tmp_path)}
-    result = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)],
-                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=False)
+    bad = (
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - rampart.hardening.control: {id: rac1, checks: [{name: a, ok: true}]}\n"
+    )
+    result = run(tmp_path, playbook_text=bad)
     assert result.returncode == 2
     assert "control id 'rac1' is not of the form ABC-01" in result.stdout

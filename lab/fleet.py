@@ -1,0 +1,244 @@
+"""Start, list and remove a lab's containers (the podman side of ``up``/``down``/``status``)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab import naming
+from lab import recipe as r
+from lab.images import ensure_images, inspect_image
+from lab.inventory import GROUP_VARS, LabHost, render_inventory
+from lab.parse import Container, Network, parse_network_ls, parse_ps
+from lab.podman import podman
+from lab.ssh import SshPaths, ensure_keypair, forget_host_keys, known_hosts_pattern, public_key, set_host_keys
+from lab.ssh import wait_for_ssh as _wait_for_ssh
+from lab.util import ROOT, STATE_DIR, atomic_write, file_lock, say
+
+NETWORK_MODES = ("auto", "bridge", "slirp4netns")
+LABEL_NETWORK = "rampart.lab.network"
+READY_TIMEOUT = 120.0
+
+# Runs in a new container: install the lab key for the admin, wait for the host key, print it.
+_PREPARE_SCRIPT = """\
+set -eu
+home=$(getent passwd "$1" | cut -d: -f6)
+umask 077
+mkdir -p "$home/.ssh"
+cat > "$home/.ssh/authorized_keys"
+chown -R "$1:$1" "$home/.ssh"
+i=0
+while [ ! -s /etc/ssh/ssh_host_ed25519_key.pub ]; do
+  i=$((i + 1)); [ "$i" -le 600 ] || { echo "no SSH host key after 120 s" >&2; exit 1; }
+  sleep 0.2
+done
+cat /etc/ssh/ssh_host_ed25519_key.pub
+"""
+
+
+@dataclass(frozen=True)
+class Lab:
+    """One lab of this checkout: its name and the checkout id in its resource names."""
+
+    name: str
+    checkout: str = naming.checkout_id(ROOT)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Labels on every resource of this lab."""
+        return naming.lab_labels(self.name, self.checkout)
+
+    @property
+    def network(self) -> str:
+        """The lab's podman network (bridge mode)."""
+        return naming.network_name(self.name, self.checkout)
+
+    def container(self, host: str) -> str:
+        """The podman container name of a host of this lab."""
+        return naming.container_name(self.name, self.checkout, host)
+
+
+def list_containers(labels: dict[str, str]) -> list[Container]:
+    """Return every container (running or not) that carries all ``labels``."""
+    proc = podman("ps", "--all", "--format", "json", *naming.label_filters(labels))
+    wanted = labels.items()
+    # Filter again in Python: podman versions differ in how they combine label filters.
+    return [c for c in parse_ps(proc.stdout) if all(c.labels.get(k) == v for k, v in wanted)]
+
+
+def list_networks(labels: dict[str, str]) -> list[Network]:
+    """Return every podman network that carries all ``labels``."""
+    proc = podman("network", "ls", "--format", "json", *naming.label_filters(labels))
+    wanted = labels.items()
+    return [n for n in parse_network_ls(proc.stdout) if all(n.labels.get(k) == v for k, v in wanted)]
+
+
+def resolve_network_mode(mode: str) -> str:
+    """Pick bridge when the host can do it (netavark needs iptables), else slirp4netns."""
+    if mode != "auto":
+        return mode
+    return "bridge" if shutil.which("iptables") else "slirp4netns"
+
+
+def up(
+    lab: Lab,
+    specs: Sequence[naming.HostSpec],
+    *,
+    network_mode: str = "auto",
+    build: bool = True,
+    inventory_dir: Path | None = None,
+    jobs: int = 2,
+) -> list[LabHost]:
+    """Bring ``lab`` to exactly ``specs``: keep running hosts, start or create the others, drop extras."""
+    specs = naming.check_unique(specs)
+    releases = list(dict.fromkeys(spec.release for spec in specs))
+    if build:
+        ensure_images(releases, jobs=jobs)
+    else:
+        missing = [rel for rel in releases if inspect_image(r.image_name(rel)) is None]
+        if missing:
+            raise RuntimeError(f"no image for {', '.join(missing)}: run `python -m lab images`")
+    ssh = SshPaths(STATE_DIR)
+    pubkey = ensure_keypair(ssh)
+    mode = resolve_network_mode(network_mode)
+
+    with file_lock(STATE_DIR / "locks" / f"lab-{lab.name}.lock"):
+        existing = {c.name: c for c in list_containers(lab.labels)}
+        wanted = {lab.container(spec.name): spec for spec in specs}
+        extras = [c for name, c in existing.items() if name not in wanted]
+        if extras:
+            say(f"{lab.name}: removing hosts no longer asked for: {', '.join(c.name for c in extras)}")
+            _remove(ssh, extras)
+        if mode == "bridge":
+            _ensure_network(lab)
+
+        start = time.monotonic()
+        fresh: list[str] = []
+        for name, spec in wanted.items():
+            current = existing.get(name)
+            if current and current.running:
+                continue
+            if current:
+                podman("start", name)
+            else:
+                _create(lab, spec, name, mode)
+            fresh.append(name)
+        containers = {c.name: c for c in list_containers(lab.labels)}
+        with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:
+            hosts = list(
+                pool.map(lambda item: _ready(ssh, pubkey, containers[item[0]], item[1]), wanted.items())
+            )
+        if fresh:
+            say(f"{lab.name}: {len(fresh)} of {len(hosts)} hosts started in {time.monotonic() - start:.1f} s")
+        else:
+            say(f"{lab.name}: all {len(hosts)} hosts were already running")
+        if inventory_dir is not None:
+            write_inventory(inventory_dir, hosts)
+        return hosts
+
+
+def _ensure_network(lab: Lab) -> None:
+    if any(n.name == lab.network for n in list_networks(lab.labels)):
+        return
+    labels = [arg for key, value in sorted(lab.labels.items()) for arg in ("--label", f"{key}={value}")]
+    podman("network", "create", *labels, lab.network)
+
+
+def _create(lab: Lab, spec: naming.HostSpec, name: str, mode: str) -> None:
+    hostname = naming.hostname_for(spec.name)
+    labels = {
+        **lab.labels,
+        naming.LABEL_HOST: spec.name,
+        naming.LABEL_RELEASE: spec.release,
+        LABEL_NETWORK: mode,
+    }
+    if mode == "bridge":
+        network = ["--network", lab.network, "--network-alias", hostname]
+    else:
+        network = ["--network", mode]
+    podman(
+        "run",
+        "--detach",
+        "--name",
+        name,
+        "--hostname",
+        hostname,
+        *[arg for key, value in sorted(labels.items()) for arg in ("--label", f"{key}={value}")],
+        "--systemd=always",
+        "--cap-add",
+        "NET_ADMIN",
+        *network,
+        "--publish",
+        "127.0.0.1::22",
+        r.image_name(spec.release),
+        "/sbin/init",
+    )
+
+
+def _ready(ssh: SshPaths, pubkey: str, container: Container, spec: naming.HostSpec) -> LabHost:
+    """Install the lab key, record the host key, and wait until the admin can SSH in and sudo."""
+    if container.ssh_port is None:
+        raise RuntimeError(f"{container.name}: port 22 is not published")
+    user = r.ADMIN_USER
+    proc = podman(
+        "exec",
+        "--interactive",
+        container.name,
+        "/bin/sh",
+        "-c",
+        _PREPARE_SCRIPT,
+        "prepare",
+        user,
+        input_text=pubkey + "\n",
+    )
+    host_key = public_key(proc.stdout.strip().splitlines()[-1])
+    set_host_keys(ssh, {known_hosts_pattern(container.ssh_port): host_key})
+    _wait_for_ssh(ssh, container.ssh_port, user, READY_TIMEOUT)
+    return LabHost(
+        name=spec.name,
+        release=spec.release,
+        container=container.name,
+        port=container.ssh_port,
+        identity_file=str(ssh.identity),
+        known_hosts=str(ssh.known_hosts),
+        user=user,
+    )
+
+
+def _remove(ssh: SshPaths, containers: Sequence[Container]) -> None:
+    if not containers:
+        return
+    podman("rm", "--force", "--time", "3", *[c.name for c in containers])
+    forget_host_keys(ssh, [known_hosts_pattern(c.ssh_port) for c in containers if c.ssh_port])
+
+
+def down(lab: Lab, *, inventory_dir: Path | None = None) -> tuple[list[str], list[str]]:
+    """Remove the lab's containers and network (found by label); return (containers, networks) removed."""
+    with file_lock(STATE_DIR / "locks" / f"lab-{lab.name}.lock"):
+        containers = list_containers(lab.labels)
+        _remove(SshPaths(STATE_DIR), containers)
+        networks = list_networks(lab.labels)
+        if networks:
+            podman("network", "rm", *[n.name for n in networks])
+        if inventory_dir is not None:
+            remove_inventory(inventory_dir)
+        return [c.name for c in containers], [n.name for n in networks]
+
+
+def write_inventory(directory: Path, hosts: Sequence[LabHost]) -> None:
+    """Write ``hosts.yml`` and ``group_vars/lab.yml`` for the lab into ``directory``."""
+    atomic_write(directory / "hosts.yml", render_inventory(hosts))
+    atomic_write(directory / "group_vars" / "lab.yml", GROUP_VARS)
+
+
+def remove_inventory(directory: Path) -> None:
+    """Remove what ``write_inventory`` wrote (and ``group_vars/`` if that left it empty)."""
+    for path in (directory / "hosts.yml", directory / "group_vars" / "lab.yml"):
+        path.unlink(missing_ok=True)
+    group_vars = directory / "group_vars"
+    if group_vars.is_dir() and not any(group_vars.iterdir()):
+        group_vars.rmdir()

@@ -1,0 +1,87 @@
+"""Argument parsing of `python -m lab`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab.cli import parse_args
+from lab.naming import HostSpec
+from lab.util import DEFAULT_INVENTORY_DIR
+
+
+def test_up_defaults_to_one_host_per_release_and_the_lab_inventory() -> None:
+    args = parse_args(["up"])
+    assert args.name == "lab"
+    assert args.specs == [HostSpec("lab-bookworm-1", "bookworm"), HostSpec("lab-trixie-1", "trixie")]
+    assert args.inventory == DEFAULT_INVENTORY_DIR
+    assert args.network == "auto"
+    assert not args.json
+
+
+def test_up_releases_and_hosts() -> None:
+    args = parse_args(["up", "--release", "trixie", "--hosts", "2", "--json"])
+    assert [s.name for s in args.specs] == ["lab-trixie-1", "lab-trixie-2"]
+    assert args.json
+
+
+def test_up_with_instances_writes_no_inventory_for_other_labs() -> None:
+    args = parse_args(
+        [
+            "up",
+            "--name",
+            "ssh_access",
+            "--instance",
+            "ssh-access-bookworm:bookworm",
+            "ssh-access-trixie:trixie",
+        ]
+    )
+    assert args.specs == [
+        HostSpec("ssh-access-bookworm", "bookworm"),
+        HostSpec("ssh-access-trixie", "trixie"),
+    ]
+    assert args.inventory is None
+
+
+def test_repeated_instance_options_add_up() -> None:
+    args = parse_args(["up", "--name", "x", "--instance", "a:bookworm", "--instance", "b:trixie"])
+    assert [s.name for s in args.specs] == ["a", "b"]
+
+
+def test_inventory_options() -> None:
+    assert parse_args(["up", "--no-inventory"]).inventory is None
+    assert parse_args(["up", "--name", "x", "--inventory", "inv"]).inventory == Path("inv")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["up", "--instance", "a:bookworm", "--release", "trixie"],
+        ["up", "--instance", "a:bookworm", "--hosts", "2"],
+        ["up", "--instance", "a"],
+        ["up", "--instance", "a:bookworm", "a:trixie"],
+        ["up", "--hosts", "0"],
+        ["up", "--name", "bad/name"],
+        ["up", "--release", "buster"],
+        ["up", "--inventory", "x", "--no-inventory"],
+        ["images", "--jobs", "0"],
+        ["down", "--name", ""],
+        [],
+    ],
+)
+def test_bad_arguments_exit_with_usage(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parse_args(argv)
+    assert exc.value.code == 2
+
+
+def test_down_cleans_the_inventory_of_the_default_lab_only() -> None:
+    assert parse_args(["down"]).inventory == DEFAULT_INVENTORY_DIR
+    assert parse_args(["down", "--name", "ssh_access"]).inventory is None
+
+
+def test_images_and_status() -> None:
+    args = parse_args(["images", "--release", "trixie", "--force"])
+    assert (args.release, args.force, args.jobs) == (["trixie"], True, 2)
+    assert parse_args(["status"]).name is None

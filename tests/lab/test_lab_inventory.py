@@ -1,0 +1,118 @@
+"""The inventory `up` writes: groups, stages and connection variables."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lab.inventory import GROUP_VARS, LabHost, assign_stages, host_list, inventory_data, render_inventory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def host(name: str, release: str, port: int = 40000) -> LabHost:
+    return LabHost(
+        name=name,
+        release=release,
+        container=f"rampart-lab-abc123-{name}",
+        port=port,
+        identity_file="/repo/.lab/ssh/id_ed25519",
+        known_hosts="/repo/.lab/ssh/known_hosts",
+    )
+
+
+ONE_EACH = [host("lab-bookworm-1", "bookworm", 40001), host("lab-trixie-1", "trixie", 40002)]
+TWO_EACH = [
+    host("lab-bookworm-1", "bookworm"),
+    host("lab-bookworm-2", "bookworm"),
+    host("lab-trixie-1", "trixie"),
+    host("lab-trixie-2", "trixie"),
+]
+
+
+@pytest.mark.parametrize(
+    ("hosts", "staging", "production"),
+    [
+        (ONE_EACH, ["lab-bookworm-1"], ["lab-trixie-1"]),
+        (TWO_EACH, ["lab-bookworm-1", "lab-trixie-1"], ["lab-bookworm-2", "lab-trixie-2"]),
+        ([host("a", "bookworm")], ["a"], []),
+        ([host("a", "trixie"), host("b", "trixie"), host("c", "trixie")], ["a"], ["b", "c"]),
+        ([], [], []),
+    ],
+)
+def test_stages(hosts: list[LabHost], staging: list[str], production: list[str]) -> None:
+    assert assign_stages(hosts) == (staging, production)
+
+
+def test_inventory_groups_and_vars() -> None:
+    data = yaml.safe_load(render_inventory(ONE_EACH))
+    children = data["all"]["children"]
+    assert list(children["lab"]["children"]["staging"]["hosts"]) == ["lab-bookworm-1"]
+    assert list(children["lab"]["children"]["production"]["hosts"]) == ["lab-trixie-1"]
+    assert list(children["bookworm"]["hosts"]) == ["lab-bookworm-1"]
+    assert list(children["trixie"]["hosts"]) == ["lab-trixie-1"]
+    assert data["all"]["hosts"]["lab-trixie-1"] == {
+        "ansible_host": "127.0.0.1",
+        "ansible_port": 40002,
+        "ansible_user": "rampart",
+        "ansible_ssh_private_key_file": "/repo/.lab/ssh/id_ed25519",
+        "ansible_ssh_common_args": "-o UserKnownHostsFile=/repo/.lab/ssh/known_hosts "
+        "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
+        "ansible_become": True,
+    }
+
+
+def test_inventory_text_has_a_header_and_no_nulls() -> None:
+    text = render_inventory(TWO_EACH)
+    assert text.startswith("# Written by `python -m lab up`")
+    assert "null" not in text
+
+
+def test_group_vars_are_minimal() -> None:
+    assert yaml.safe_load(GROUP_VARS) == {
+        "ssh_access_sudo_nopasswd": True,
+        "ansible_python_interpreter": "/usr/bin/python3",
+    }
+
+
+def test_host_list() -> None:
+    assert host_list(ONE_EACH[:1]) == [
+        {
+            "name": "lab-bookworm-1",
+            "release": "bookworm",
+            "address": "127.0.0.1",
+            "port": 40001,
+            "user": "rampart",
+            "identity_file": "/repo/.lab/ssh/id_ed25519",
+            "known_hosts": "/repo/.lab/ssh/known_hosts",
+            "container": "rampart-lab-abc123-lab-bookworm-1",
+        }
+    ]
+
+
+@pytest.mark.skipif(shutil.which("ansible-inventory") is None, reason="ansible-inventory not installed")
+@pytest.mark.parametrize("hosts", [ONE_EACH, [host("only", "bookworm")]], ids=["one-each", "one-host"])
+def test_ansible_reads_the_inventory(tmp_path: Path, hosts: list[LabHost]) -> None:
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "hosts.yml").write_text(render_inventory(hosts))
+    (tmp_path / "group_vars" / "lab.yml").write_text(GROUP_VARS)
+    proc = subprocess.run(
+        ["ansible-inventory", "-i", str(tmp_path / "hosts.yml"), "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    listed: dict[str, Any] = json.loads(proc.stdout)
+    first = hosts[0].name
+    assert listed["_meta"]["hostvars"][first]["ansible_port"] == hosts[0].port
+    assert listed["_meta"]["hostvars"][first]["ssh_access_sudo_nopasswd"] is True
+    assert first in listed["staging"]["hosts"]
+    assert "staging" in listed["lab"]["children"]
+    assert inventory_data(hosts)["all"]["children"]["lab"]["children"]["production"]["hosts"] is not None

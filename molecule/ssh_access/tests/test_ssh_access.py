@@ -9,41 +9,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-LAB = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", ".")) / ".lab" / "ssh"
+sys.path.insert(0, str(Path(__file__).parents[2] / "resources"))
+from labtest import fresh_login as ssh
+
 REPORTS = Path(os.environ["RAMPART_REPORT_DIR"]) if "RAMPART_REPORT_DIR" in os.environ else None
-
-
-def ssh(host: Any, user: str, *options: str, command: str = "true") -> subprocess.CompletedProcess[str]:
-    """Log in from the controller as `user` with the lab key; return the finished ssh process."""
-    hostvars = host.ansible.get_variables()
-    argv = [
-        "ssh",
-        "-p",
-        str(hostvars["ansible_port"]),
-        "-i",
-        str(LAB / "id_ed25519"),
-        "-o",
-        f"UserKnownHostsFile={LAB / 'known_hosts'}",
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "ConnectTimeout=10",
-        "-o",
-        "ControlMaster=no",
-        "-o",
-        "ControlPath=none",
-        *options,
-        f"{user}@{hostvars['ansible_host']}",
-        command,
-    ]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.fixture(scope="module")

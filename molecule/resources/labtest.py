@@ -1,0 +1,40 @@
+"""Helpers shared by the scenarios' testinfra tests (imported with the scenario's tests on sys.path)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+LAB_SSH = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).parents[2])) / ".lab" / "ssh"
+
+
+def fresh_login(
+    host: Any, user: str, *options: str, command: str = "true"
+) -> subprocess.CompletedProcess[str]:
+    """Log in from the controller as `user` with the lab key over a new connection (no shared master)."""
+    hostvars = host.ansible.get_variables()
+    argv = [
+        "ssh",
+        "-p",
+        str(hostvars["ansible_port"]),
+        "-i",
+        str(LAB_SSH / "id_ed25519"),
+        "-o",
+        f"UserKnownHostsFile={LAB_SSH / 'known_hosts'}",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=10",
+        "-o",
+        "ControlMaster=no",
+        "-o",
+        "ControlPath=none",
+        *options,
+        f"{user}@{hostvars['ansible_host']}",
+        command,
+    ]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)

@@ -65,6 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--inventory", type=Path, help="inventory folder to clean (default lab: inventories/lab)"
     )
 
+    play = sub.add_parser("play", help="run a playbook on the lab through ansible-runner and summarise it")
+    play.add_argument("playbook", help="playbook path, relative to the checkout (e.g. playbooks/site.yml)")
+    play.add_argument(
+        "--inventory",
+        type=Path,
+        default=DEFAULT_INVENTORY_DIR / "hosts.yml",
+        help="inventory (default: the lab's)",
+    )
+    play.add_argument("--check", action="store_true", help="check mode with diff")
+    play.add_argument(
+        "--expect-no-changes", action="store_true", help="fail if any task reports a change (idempotence)"
+    )
+
     status = sub.add_parser("status", help="list this checkout's lab containers, networks and images")
     status.add_argument("--name", help="only this lab")
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -117,14 +130,9 @@ def host_specs(
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m lab``; return the exit code."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    commands = {"images": cmd_images, "up": cmd_up, "down": cmd_down, "play": cmd_play, "status": cmd_status}
     try:
-        if args.command == "images":
-            return cmd_images(args)
-        if args.command == "up":
-            return cmd_up(args)
-        if args.command == "down":
-            return cmd_down(args)
-        return cmd_status(args)
+        return commands[args.command](args)
     except KeyboardInterrupt:
         say("interrupted")
         return 130
@@ -190,6 +198,20 @@ def cmd_down(args: argparse.Namespace) -> int:
         say(f"{args.name}: nothing to remove")
     for name in containers + networks:
         say(f"removed {name}")
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    """``play``: run a playbook through ansible-runner; print what it did, host by host."""
+    from lab.play import run_playbook, summarise
+
+    run = run_playbook(args.playbook, args.inventory, check=args.check)
+    print(summarise(run))
+    if not run.ok:
+        return 1
+    if args.expect_no_changes and run.changed:
+        print(f"not idempotent: {run.changed_count()} task(s) changed on a second run", file=sys.stderr)
+        return 1
     return 0
 
 

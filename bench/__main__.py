@@ -96,6 +96,7 @@ def record(argv: list[str], playbook: str, rows: list[dict[str, Any]]) -> None:
             "command": "./rampart bench " + shlex.join(argv),
             "git": commit,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "playbook": playbook,
             "results": rows,
         }

@@ -6,6 +6,7 @@ python scripts/role_docs.py --check  exit 1 if any README is out of date
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ def _default(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> str:
     value = defaults.get(name, spec.get("default"))
     if value is None:
         return "required" if spec.get("required") else "(none)"
-    text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
-    text = text.removesuffix("\n...").removesuffix("...").strip()
+    if isinstance(value, str) and "{{" in value:
+        return f"`{value}`".replace("|", "\\|") if len(value) <= 80 else "see `defaults/main.yml`"
+    text = _yaml(value)
     if len(text) <= 80 and "\n" not in text:
         return f"`{text}`"
     return (
@@ -29,6 +31,11 @@ def _default(name: str, spec: dict[str, Any], defaults: dict[str, Any]) -> str:
         if isinstance(value, list)
         else "see `defaults/main.yml`"
     )
+
+
+def _yaml(value: Any) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    return text.removesuffix("\n...").removesuffix("...").strip()
 
 
 def _suboptions(options: dict[str, Any]) -> str:
@@ -46,8 +53,11 @@ def _suboptions(options: dict[str, Any]) -> str:
 
 
 def _text(spec: dict[str, Any]) -> str:
+    """The description as one Markdown table cell: C()/I() markup as code, pipes escaped."""
     description = spec.get("description", "")
-    return " ".join(description) if isinstance(description, list) else str(description)
+    text = " ".join(description) if isinstance(description, list) else str(description)
+    text = re.sub(r"\b[CIOV]\(([^)]*)\)", r"`\1`", text)
+    return text.replace("|", "\\|")
 
 
 def render(role: Path) -> str:

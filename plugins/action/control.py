@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from ansible.errors import AnsibleActionFail
@@ -28,6 +29,9 @@ class ActionModule(ActionBase):  # type: ignore[misc]
             )
         except ValueError as exc:
             raise AnsibleActionFail(str(exc)) from exc
+        # When and how it was observed: a check-mode record describes the host before any change.
+        record["time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        record["check_mode"] = bool(self._play_context.check_mode)
         enforce = self._bool(args.get("enforce", False), "enforce")
         result.update(
             changed=False,

@@ -80,5 +80,7 @@ rampart_control:
     status: pass
     role: ssh_access
     summary: 12 checks passed
+    time: "2026-11-23T06:12:00Z"
+    check_mode: false
     checks: [{name: password authentication is off, ok: true, evidence: passwordauthentication no}]
 """

@@ -84,12 +84,20 @@ def test_statuses_per_control(reported: Reported) -> None:
         "RAC-03": "not_applicable",
     }
     assert report["controls"]["RAC-01"]["checks"][0]["evidence"] == "passwordauthentication no"
+    assert report["controls"]["RAC-01"]["check_mode"] is False
+    assert report["controls"]["RAC-01"]["time"].endswith("Z")
 
 
 def test_summary_printed(reported: Reported) -> None:
     result, _ = reported
     assert "RAMPART CONTROLS" in result.stdout
     assert "RAC-03  not_applicable  not production" in result.stdout
+
+
+def test_check_mode_is_recorded(tmp_path: Path) -> None:
+    assert run(tmp_path, "--check").returncode == 0
+    report = json.loads((tmp_path / "reports" / "localhost.json").read_text())
+    assert report["controls"]["RAC-01"]["check_mode"] is True
 
 
 def test_enforced_failure_fails_the_task_and_is_still_recorded(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ WATCHED = [
     "/etc/group",
 ]
 LAB_KEY = (ROOT / ".lab" / "ssh" / "id_ed25519.pub").read_text().strip()
+OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHv0bn4yJ2cK7kM1ZJdMqX1p4H0vL3F5pE3r9n8u5Q2D someone-else"
 
 CASES = [
     pytest.param(
@@ -77,6 +78,25 @@ CASES = [
         id="lockout-declared-admin",
     ),
     pytest.param({"ssh_access_ports": [2222]}, "would lock out rampart from", id="lockout-port-change"),
+    pytest.param(
+        {"ssh_access_extra_settings": {"PrintLastLog": "no\nPasswordAuthentication yes"}},
+        "contains a control character or newline",
+        id="directive-injection",
+    ),
+    pytest.param(
+        {"ssh_access_ciphers": ["aes128-cbc", "aes256-ctr"]}, "aes128-cbc: weak algorithms", id="weak-cipher"
+    ),
+    pytest.param({"ssh_access_rollback_timeout": 5}, "must be at least 30", id="rollback-too-short"),
+    pytest.param(
+        {"ssh_access_admins": [{"name": "rampart", "state": "absent"}]},
+        "rampart is the account Ansible logs in with",
+        id="remove-managing-user",
+    ),
+    pytest.param(
+        {"ssh_access_admins": [{"name": "rampart", "exclusive_keys": True, "keys": [OTHER_KEY]}]},
+        "lacks the key Ansible uses",
+        id="replace-managing-key",
+    ),
 ]
 
 

@@ -1141,7 +1141,36 @@ def iso_utc(epoch: float | None) -> str | None:
 # The audit log
 # ---------------------------------------------------------------------------
 
-_HEAD_RE = re.compile(r"(?:node=(\S+) )?type=(\S+) msg=audit\((\d+)\.(\d+):(\d+)\):")
+#: Record types that only add detail to the event of another record (its SYSCALL, AVC ...).
+AUXILIARY_TYPES = [
+    "PATH",
+    "CWD",
+    "PROCTITLE",
+    "EXECVE",
+    "SOCKADDR",
+    "BPRM_FCAPS",
+    "CAPSET",
+    "MMAP",
+    "FD_PAIR",
+    "OBJ_PID",
+    "EOE",
+    "IPC",
+    "IPC_SET_PERM",
+    "MQ_OPEN",
+    "MQ_SENDRECV",
+    "MQ_NOTIFY",
+    "MQ_GETSETATTR",
+    "KERN_MODULE",
+    "OPENAT2",
+    "TIME_INJOFFSET",
+    "TIME_ADJNTPVAL",
+    "SOCKETCALL",
+    "URINGOP",
+]
+_AUXILIARY = frozenset(AUXILIARY_TYPES)
+# A record: optional node=, type=, msg=audit(SECONDS.MS:SERIAL):, and something after it
+# (EOE records have a blank; a line cut right after its header is malformed).
+_HEAD_RE = re.compile(r"(?:node=(\S+) )?type=(\S+) msg=audit\((\d+\.\d+):(\d+)\):(.+)")
 _PAIR_RE = re.compile(r"([A-Za-z0-9_-]+)=(\"[^\"]*\"|'[^']*'|\S*)")
 _HEX_RE = re.compile(r"^(?:[0-9A-F]{2})+$")
 
@@ -1216,6 +1245,14 @@ def parse_fields(text: str) -> dict[str, str | None]:
     return {name: decode_value(name, value) for name, value in raw_fields(text).items()}
 
 
+def _inner_fields(body: str) -> dict[str, str]:
+    """The pairs inside ``msg='...'`` only: all a login record needs, parsed faster."""
+    at = body.find(" msg='")
+    if at < 0:
+        return raw_fields(body)
+    return dict(_PAIR_RE.findall(body, at + 6, body.rfind("'")))
+
+
 def _field(fields: Mapping[str, str], name: str) -> str | None:
     value = fields.get(name)
     return None if value is None else decode_value(name, value)
@@ -1238,12 +1275,10 @@ def _top(counter: Mapping[str, int]) -> dict[str, int]:
 
 
 class _Event:
-    __slots__ = ("actor", "keys", "node", "records", "serial", "success", "ts")
+    __slots__ = ("actor", "keys", "records", "stamp", "success")
 
-    def __init__(self, node: str, ts: float, serial: int) -> None:
-        self.node = node
-        self.ts = ts
-        self.serial = serial
+    def __init__(self, stamp: str) -> None:
+        self.stamp = stamp  # "SECONDS.MILLISECONDS" as written; float() only when counted
         self.keys: list[str] = []
         self.success: str | None = None
         self.actor: tuple[str | None, str] = (None, "")
@@ -1270,11 +1305,13 @@ class LogSummariser:
     """Summarise raw audit log lines (AUD-08): feed lines, then call :meth:`result`.
 
     Records are grouped into events by ``(node, serial)`` of ``msg=audit(TS:SERIAL)``;
-    records of one event may be interleaved with other events' records. An event is
-    counted once (when ``EOE`` arrives, when ``EVENT_WINDOW`` records have passed
-    without one of its records, or at the end), and only if its time is at or after
-    ``since``. Lines that are not audit records (garbage, truncated) are counted in
-    ``malformed_lines`` and otherwise ignored.
+    records of one event may be interleaved with other events' records. Auxiliary
+    records (:data:`AUXILIARY_TYPES`: PATH, CWD, PROCTITLE, EOE ...) only add detail to
+    the event of their SYSCALL or other main record, so they are counted as records but
+    make no event of their own. An event is counted once (when ``EVENT_WINDOW`` lines
+    have passed without one of its records, or at the end), and only if its time is at
+    or after ``since``. Lines that are not audit records (garbage, a line cut off before
+    or right after its header) are counted in ``malformed_lines`` and otherwise ignored.
 
     What an event counts as:
 
@@ -1310,19 +1347,22 @@ class LogSummariser:
         self.summary = _new_summary()
         self.start: float | None = None
         self.end: float | None = None
-        self._current: dict[tuple[str, int], _Event] = {}
-        self._previous: dict[tuple[str, int], _Event] = {}
+        self._current: dict[tuple[str | None, str], _Event] = {}
+        self._previous: dict[tuple[str | None, str], _Event] = {}
         self._since_flush = 0
 
     # -- reading ---------------------------------------------------------------
 
     def feed(self, lines: Iterable[str]) -> None:
-        """Read audit log lines (with or without their newline)."""
+        """Read audit log lines (with or without their newline), e.g. an open log file.
+
+        Split text with ``split("\\n")``, not ``splitlines()``: that also splits at the
+        0x1D separator of ENRICHED records.
+        """
         head_match = _HEAD_RE.match
         current = self._current
         previous = self._previous
         kept = _KEPT
-        summary = self.summary
         records = malformed = 0
         since_flush = self._since_flush
         window = self.window
@@ -1337,32 +1377,28 @@ class LogSummariser:
                 if line.strip():
                     malformed += 1
                 continue
-            node, rtype, secs, frac, serial_text = head.groups()
-            if len(line) <= head.end() + 2 and rtype != "EOE":
-                malformed += 1  # cut right after its header
-                continue
             records += 1
-            ident = (node or "", int(serial_text))
+            node, rtype, stamp, serial, body = head.groups()
+            if rtype in _AUXILIARY:
+                continue  # only adds detail to its SYSCALL's (or AVC's ...) event
+            ident = (node, serial)
             event = current.get(ident)
             if event is None:
                 event = previous.pop(ident, None)
                 if event is None:
-                    event = _Event(node or "", float(f"{secs}.{frac}"), ident[1])
+                    event = _Event(stamp)
                 current[ident] = event
             if rtype == "SYSCALL":
-                self._syscall(event, line, head.end())
+                self._syscall(event, body)
             elif rtype in kept or rtype.startswith("MAC_"):
-                body, _gs, enriched = line[head.end() :].partition("\x1d")
-                event.records.append((rtype, body, enriched))
-            elif rtype == "EOE":
-                del current[ident]
-                self._finish(event)
-        summary["records"] += records
-        summary["malformed_lines"] += malformed
+                raw, _gs, enriched = body.partition("\x1d")
+                event.records.append((rtype, raw, enriched))
+        self.summary["records"] += records
+        self.summary["malformed_lines"] += malformed
         self._since_flush = since_flush
 
-    def _syscall(self, event: _Event, line: str, start: int) -> None:
-        body = line[start:].partition("\x1d")[0]
+    def _syscall(self, event: _Event, text: str) -> None:
+        body, _gs, enriched = text.partition("\x1d")
         at = body.find(" success=")
         if at >= 0:
             end = body.find(" ", at + 9)
@@ -1374,7 +1410,7 @@ class LogSummariser:
             if event.keys:
                 at = body.find(" auid=")
                 auid = body[at + 6 :].split(" ", 1)[0] if at >= 0 else None
-                event.actor = (auid, line[start:].partition("\x1d")[2])
+                event.actor = (auid, enriched)
 
     def _rotate(self) -> None:
         for event in self._previous.values():
@@ -1386,14 +1422,17 @@ class LogSummariser:
 
     def _finish(self, event: _Event) -> None:  # noqa: PLR0912, PLR0915 - one branch per category
         summary = self.summary
-        if self.since is not None and event.ts < self.since:
+        ts = float(event.stamp)
+        if self.since is not None and ts < self.since:
             summary["skipped_events"] += 1
             return
         summary["events"] += 1
-        if self.start is None or event.ts < self.start:
-            self.start = event.ts
-        if self.end is None or event.ts > self.end:
-            self.end = event.ts
+        if self.start is None or ts < self.start:
+            self.start = ts
+        if self.end is None or ts > self.end:
+            self.end = ts
+        if not event.keys and not event.records:
+            return
         categories: set[str] = set()
         for key in event.keys:
             if key.startswith("AUD-03"):
@@ -1408,7 +1447,7 @@ class LogSummariser:
                 counts["failure" if event.success == "no" else "success"] += 1
         identity_type = policy_type = restart_type = None
         for rtype, body, enriched in event.records:
-            fields = raw_fields(body)
+            fields = _inner_fields(body) if rtype in FAILED_LOGIN_TYPES else raw_fields(body)
             result = fields.get("res")
             failed = result in ("failed", "0", "no")
             if rtype in FAILED_LOGIN_TYPES and result == "failed":

@@ -165,6 +165,7 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.rampart.hardening.plugins.module_utils.audit import (
     CONTROL_OPTIONS,
+    CONTROL_STATUS,
     AuditRuleError,
     ParsedLine,
     assemble_rules_d,
@@ -273,8 +274,12 @@ def kernel_state(
 
 def differences(
     files: list[tuple[str, str]], own_name: str, status: dict[str, Any], loaded: list[ParsedLine]
-) -> tuple[list[str], list[str], bool, list[str], list[str]]:
-    """(missing, unexpected, reordered, expected lines, warnings) of rules.d against the kernel."""
+) -> tuple[list[str], list[str], bool, tuple[list[str], list[str]], list[str]]:
+    """(missing, unexpected, reordered, (kernel lines, expected lines), warnings) of rules.d.
+
+    Both line lists are in the form auditctl -l prints (see Rule.text), controls first
+    and -e last as augenrules loads them, so their diff shows only real differences.
+    """
     assembled = assemble_rules_d(files, resolve_id)
     warnings = [f"cannot read {problem}; left out of the comparison" for problem in assembled.problems]
     own_controls = {}
@@ -299,10 +304,28 @@ def differences(
     for option, parsed in assembled.controls.items():
         if parsed.control and control_in_effect(option, parsed.control[1], status) is False:
             missing.append(parsed.text)
-    controls = [p.text for o, p in assembled.controls.items() if o not in ("-e", "-D")]
-    end = [assembled.controls["-e"].text] if "-e" in assembled.controls else []
-    lines = controls + [p.text for p in expected] + end
-    return missing, comparison.unexpected, comparison.reordered, lines, warnings
+    options = sorted(  # augenrules puts -b and -f first
+        (o for o in assembled.controls if o in CONTROL_STATUS and o != "-e"),
+        key=lambda o: o not in ("-b", "-f"),
+    )
+    ending = ["-e"] if "-e" in assembled.controls else []
+    want = [assembled.controls[o].text for o in options]
+    have = [kernel_control(o, status) for o in options]
+    lines = [
+        *want,
+        *(p.rule.text() for p in expected if p.rule),
+        *(assembled.controls[o].text for o in ending),
+    ]
+    kernel = [*have, *(p.rule.text() for p in loaded if p.rule), *(kernel_control(o, status) for o in ending)]
+    return missing, comparison.unexpected, comparison.reordered, (kernel, lines), warnings
+
+
+def kernel_control(option: str, status: dict[str, Any]) -> str:
+    """A control line as the kernel's status has it (for the diff)."""
+    value = status.get(CONTROL_STATUS[option])
+    if option == "--loginuid-immutable":
+        return option if isinstance(value, dict) and value.get("locked") else f"# {option} (not set)"
+    return f"{option} {value}"
 
 
 def write_file(module: AnsibleModule, path: Path, content: str | None) -> None:
@@ -378,7 +401,9 @@ def main() -> None:  # noqa: PLR0912, PLR0915 - the one place that orders the st
             changed=file_changed, msg=msg, diff=diff if content_changed and module._diff else [], **result
         )
 
-    missing, unexpected, reordered, expected_lines, warnings = differences(files, path.name, status, loaded)
+    missing, unexpected, reordered, (kernel_lines, expected_lines), warnings = differences(
+        files, path.name, status, loaded
+    )
     for warning in warnings:
         module.warn(warning)
     enabled = status["enabled"]
@@ -391,7 +416,7 @@ def main() -> None:  # noqa: PLR0912, PLR0915 - the one place that orders the st
             {
                 "before_header": "kernel (auditctl -l)",
                 "after_header": "rules.d (as augenrules --load loads it)",
-                "before": "".join(f"{line}\n" for line in loaded_text),
+                "before": "".join(f"{line}\n" for line in kernel_lines),
                 "after": "".join(f"{line}\n" for line in expected_lines),
             }
         )

@@ -748,19 +748,28 @@ def test_since_and_keys_prefix() -> None:
 
 def test_interleaved_records_and_small_window() -> None:
     """One event's records far apart still make one event while the window holds them."""
-    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
-    syscall = next(ln for ln in lines if ":7042):" in ln and ln.startswith("type=SYSCALL"))
-    path = next(ln for ln in lines if ":7042):" in ln and ln.startswith("type=PATH"))
+    lines = SAMPLE.read_text(encoding="utf-8").split("\n")
+    avc = next(ln for ln in lines if ":7070):" in ln and ln.startswith("type=AVC"))
+    syscall = next(ln for ln in lines if ":7070):" in ln and ln.startswith("type=SYSCALL"))
     filler = [
         f"type=SERVICE_START msg=audit(1767261700.{i:03d}:{9000 + i}): pid=1 msg='unit=x res=success'"
         for i in range(20)
     ]
     wide = LogSummariser(window=64)
-    wide.feed([syscall, *filler, path])
+    wide.feed([avc, *filler, syscall])
     assert wide.result()["events"] == 21
     narrow = LogSummariser(window=4)
-    narrow.feed([syscall, *filler, path])
-    assert narrow.result()["events"] == 22  # the late PATH record became an event of its own
+    narrow.feed([avc, *filler, syscall])
+    assert narrow.result()["events"] == 22  # the late SYSCALL record became an event of its own
+
+
+def test_auxiliary_records_alone_are_not_events() -> None:
+    """PATH, CWD, PROCTITLE ... only add to their SYSCALL's event; they count as records."""
+    lines = [ln for ln in SAMPLE.read_text(encoding="utf-8").split("\n") if ":7043):" in ln]
+    assert [ln.split()[0] for ln in lines] == ["type=SYSCALL", "type=CWD", "type=PATH", "type=PROCTITLE"]
+    summary = summarise_log(lines[1:])
+    assert (summary["records"], summary["events"], summary["malformed_lines"]) == (3, 0, 0)
+    assert summarise_log(lines)["events"] == 1
 
 
 @pytest.mark.parametrize(

@@ -256,8 +256,11 @@ def test_hand_added_and_reordered_rules_are_reloaded(
 ) -> None:
     run_module(kernel, capsys)
     kernel.listed.append("-w /tmp/x -p wa -k hand")
-    result = run_module(kernel, capsys)
+    result = run_module(kernel, capsys, _ansible_diff=True)
     assert result["unexpected"] == ["-w /tmp/x -p wa -k hand"]
+    kernel_diff = result["diff"][-1]
+    assert kernel_diff["before"] == kernel_diff["after"] + "-w /tmp/x -p wa -k hand\n"
+    assert kernel_diff["after"].startswith("-b 8192\n-f 1\n--backlog_wait_time 60000\n-w /etc/passwd")
     assert result["changed"] is True
     assert loads(kernel) == 2
     kernel.listed.reverse()

@@ -21,7 +21,8 @@ T = 1767261600  # the sample's first event
 def log_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """audit.log.2 (oldest) .. audit.log: the sample split in three, as auditd rotates."""
     monkeypatch.setattr(module_utils_internal, "is_controller", False)
-    lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = SAMPLE.read_text(encoding="utf-8").split("\n")
+    lines = [f"{ln}\n" for ln in lines[:-1]]
     directory = tmp_path / "audit"
     directory.mkdir()
     (directory / "audit.log.2").write_text("".join(lines[:10]))

@@ -813,6 +813,11 @@ def _render_syscall_rule(item: Mapping[str, Any]) -> list[str]:  # noqa: PLR0912
             continue  # nothing of this rule exists on this arch
         part = f" -S {','.join(names)}" if names and names != ["all"] else ""
         lines.append(f"-a {action},exit -F arch={arch}{part}{tail}")
+    if not lines:
+        raise AuditRuleError(
+            f"none of its syscalls exists on {' or '.join(arches)} (e.g. i386 has socketcall, not accept): "
+            "the rule would audit nothing"
+        )
     return lines
 
 

@@ -39,7 +39,7 @@ CASES = [
         {"ssh_access_permit_root_login": "yes"}, "ssh_access_permit_root_login", id="root-login-choice"
     ),
     pytest.param({"ssh_access_ports": ["ssh"]}, "ssh_access_ports", id="port-not-a-number"),
-    pytest.param({"ssh_access_ports": [70000]}, "70000 is not a TCP port", id="port-out-of-range"),
+    pytest.param({"ssh_access_ports": [70000]}, "70000 is not a port (1-65535)", id="port-out-of-range"),
     pytest.param(
         {"ssh_access_allow_groups": [], "ssh_access_allow_users": []}, "both empty", id="no-allow-list"
     ),

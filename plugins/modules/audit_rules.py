@@ -51,7 +51,7 @@ options:
   rules:
     description:
       - The whole content of the file, as auditctl lines, usually from the
-        M(rampart.hardening.audit_rules) filter. Every line must be a rule (C(-a), C(-w)) or an
+        P(rampart.hardening.audit_rules#filter) filter. Every line must be a rule (C(-a), C(-w)) or an
         allowed control (C(-b), C(-f), C(-e), C(-r), C(--backlog_wait_time), C(--loginuid-immutable)).
       - An empty list leaves a file with only its header.
     type: list

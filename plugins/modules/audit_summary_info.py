@@ -23,7 +23,7 @@ description:
     counts for each; lines that are not audit records (garbage, truncated) are counted in
     RV(malformed_lines) and skipped.
   - Read-only. Run it as root (C(become=true)); the log is readable by root and group adm only.
-  - Filters such as M(rampart.hardening.audit_fleet_summary) merge the per-host results.
+  - The P(rampart.hardening.audit_fleet_summary#filter) filter merges the per-host results.
 author:
   - Rampart developers
 extends_documentation_fragment:

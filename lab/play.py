@@ -45,11 +45,13 @@ def digest(events: list[dict[str, Any]], run: PlayRun) -> PlayRun:
         kind = event.get("event", "")
         data = event.get("event_data", {})
         host, task, res = data.get("host", ""), data.get("task", ""), data.get("res", {}) or {}
+        record = res.get("rampart_control")
+        if kind in ("runner_item_on_ok", "runner_item_on_failed") and isinstance(record, dict):
+            run.controls.setdefault(host, {})[record["id"]] = record["status"]
         if kind in ("runner_on_ok", "runner_on_failed"):
             run.tasks[host] += 1
             if res.get("changed"):
                 run.changed.append((host, task))
-            record = res.get("rampart_control")
             if isinstance(record, dict):
                 run.controls.setdefault(host, {})[record["id"]] = record["status"]
         if kind == "runner_on_failed" and not data.get("ignore_errors"):

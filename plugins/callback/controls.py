@@ -57,6 +57,13 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
     def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
         self._collect(result)
 
+    # A control task in a loop reports one record per item.
+    def v2_runner_item_on_ok(self, result: Any) -> None:
+        self._collect(result)
+
+    def v2_runner_item_on_failed(self, result: Any) -> None:
+        self._collect(result)
+
     def v2_playbook_on_stats(self, stats: Any) -> None:
         if not self._records:
             return

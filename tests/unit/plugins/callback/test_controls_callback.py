@@ -28,6 +28,12 @@ PLAYBOOK = """
         id: RAC-03
         applicable: false
         reason: not production
+    - name: AUD-03..05 | one record per loop item
+      rampart.hardening.control:
+        id: "{{ item }}"
+        checks:
+          - {name: rules loaded, ok: "{{ item != 'AUD-05' }}"}
+      loop: [AUD-03, AUD-04, AUD-05]
     - name: AUD-01 | fails but is only reported
       rampart.hardening.control:
         id: AUD-01
@@ -80,6 +86,9 @@ def test_statuses_per_control(reported: Reported) -> None:
     assert {k: v["status"] for k, v in report["controls"].items()} == {
         "AUD-01": "fail",
         "AUD-02": "fail",
+        "AUD-03": "pass",
+        "AUD-04": "pass",
+        "AUD-05": "fail",
         "RAC-01": "pass",
         "RAC-03": "not_applicable",
     }

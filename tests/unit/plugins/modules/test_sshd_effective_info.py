@@ -578,7 +578,9 @@ def realrun_result(release: str, name: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("release", ["bookworm", "trixie"])
-def test_real_run_on_lab_containers(release: str) -> None:
+def test_recorded_real_run_matches_the_module_contract(release: str) -> None:
+    """Checks the results recorded from a real run (tests/fixtures/sshd/*/realrun, made by realrun.sh)
+    against the module's contract; it replays recorded data and does not run the module itself."""
     checks = (FIXTURES / release / "realrun" / "checks.txt").read_text().splitlines()
     assert checks == ["privsep before: absent", "privsep after: 755 root", "candidate temp files left: 0"]
     candidate = realrun_result(release, "candidate")

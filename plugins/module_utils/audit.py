@@ -479,7 +479,8 @@ def normalise_field(  # noqa: PLR0911, PLR0912 - one return per field kind
 class Rule:
     """A rule in canonical form: two rules that the kernel treats alike compare equal.
 
-    ``syscalls`` is None for "all syscalls"; ``fields`` are sorted (the kernel ANDs them,
+    ``syscalls`` is None for "all syscalls" (and for every rule with a ``perm`` field,
+    whose syscalls the perm's class decides); ``fields`` are sorted (the kernel ANDs them,
     their order does not matter); a watch (``-w PATH -p PERMS``) is the exit-list rule
     the kernel makes of it, with the path in a ``watch`` field so that ``-w /etc/x/``
     (a directory) and ``-a always,exit -F path=/etc/x -F perm=wa`` compare equal as
@@ -658,6 +659,11 @@ def parse_rule_line(  # noqa: PLR0912, PLR0915 - one branch per auditctl option
     syscall_set = _syscall_set(syscalls, arch) if list_name in ("exit", "entry", "io_uring") else None
     normalised = [f if f[2].startswith("C:") else normalise_field(f[0], f[1], f[2], resolve) for f in fields]
     names = {f[0] for f in normalised}
+    if "perm" in names:
+        # The kernel matches a perm= rule only on syscalls of the perm's class, and auditctl
+        # 4.0 narrows the list itself: "-F path=/usr/bin/sudo -F perm=x" is listed with
+        # "-S execve" (Debian 13). So a perm rule is the same rule whatever its -S says.
+        syscall_set = None
     if (
         list_name == "exit"
         and action == "always"

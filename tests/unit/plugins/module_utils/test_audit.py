@@ -274,6 +274,12 @@ def test_render_errors_name_the_rule(rules: Any, message: str) -> None:
             "-a always,exit -F arch=b64 -S all -F path=/usr/bin/sudo -F perm=x -F auid>=1000 "
             "-F key=AUD-04-priv",
         ),
+        (  # auditctl 4.0 (Debian 13, real capture) narrows a perm=x rule to execve itself
+            "-a always,exit -F arch=b32 -F path=/usr/bin/sudo -F perm=x -F auid>=1000 -F auid!=unset "
+            "-k AUD-04-s",
+            "-a always,exit -F arch=b32 -S execve -F path=/usr/bin/sudo -F perm=x -F auid>=1000 -F auid!=-1 "
+            "-F key=AUD-04-s",
+        ),
         (
             "-a always,exit -F arch=b64 -S openat -F a2&01003 -F exit=-EPERM -k MON-01-alert -k AUD-02-x",
             "-a always,exit -F arch=b64 -S openat -F a2&0x203 -F exit=-EPERM -F key=AUD-02-x "

@@ -463,7 +463,12 @@ def main() -> None:  # noqa: PLR0912, PLR0915 - the one place that orders the st
                 missing=missing,
                 unexpected=unexpected,
             )
-        result.update(loaded=[p.text for p in after], status=status, enabled=status["enabled"])
+        result.update(
+            loaded=[p.text for p in after],
+            status=status,
+            enabled=status["enabled"],
+            immutable=status["enabled"] == 2,  # the rules may have just made it so (-e 2)
+        )
     if will_load:
         msg = "loaded the rules with augenrules --load"
     elif result["reboot_required"]:

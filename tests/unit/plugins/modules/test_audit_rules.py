@@ -396,3 +396,43 @@ def test_kernel_helper_prints_like_auditctl(kernel: Kernel) -> None:
     kernel.load()
     assert kernel.listed[0] == "-w /etc/passwd -p wa -k AUD-03-identity"
     assert "backlog_wait_time 60000" in kernel.status
+
+
+# The module run for real through Ansible on the lab's QEMU VMs (tests/fixtures/audit/vmcapture.py).
+
+
+def realrun(release: str, name: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads((FIXTURES / release / "vm" / f"module_{name}.json").read_text())
+    return result
+
+
+@pytest.mark.parametrize("release", ["bookworm", "trixie"])
+def test_real_run_on_lab_vms(release: str) -> None:
+    check = realrun(release, "check_mode")
+    assert (check["_ansible_status"], check["changed"]) == ("CHANGED", True)
+    assert check["msg"] == "check mode: would load the rules"
+    assert len(check["missing"]) == 18  # 17 rules and --loginuid-immutable
+    first = realrun(release, "first")
+    assert (first["_ansible_status"], first["changed"]) == ("CHANGED", True)
+    assert (
+        first["msg"] == "wrote /etc/audit/rules.d/50-rampart.rules; loaded the rules with augenrules --load"
+    )
+    assert len(first["loaded"]) == 17
+    assert first["status"]["loginuid_immutable"] == {"locked": True, "value": 1}
+    again = realrun(release, "again")
+    assert (again["_ansible_status"], again["changed"]) == ("SUCCESS", False)
+    assert again["msg"] == "the kernel already has these rules"
+    assert again["missing"] == again["unexpected"] == []
+    assert again["reordered"] is False
+    immutable = realrun(release, "immutable_load")
+    assert immutable["changed"] is True
+    assert immutable["enabled"] == 2
+    change = realrun(release, "immutable_change")
+    assert change["changed"] is True  # the file only
+    assert (change["immutable"], change["reboot_required"]) == (True, True)
+    assert change["missing"] == ["-w /etc/hosts -p wa -k AUD-04-hosts"]
+    assert change["msg"].endswith("the new rules load at the next boot")
+    summary = realrun(release, "summary")
+    assert summary["changed"] is False
+    assert summary["malformed_lines"] == 0
+    assert summary["files"] == ["/var/log/audit/audit.log"]

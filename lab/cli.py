@@ -1,4 +1,4 @@
-"""Command line: ``python -m lab images|up|down|status`` (see lab/README.md)."""
+"""Command line: ``python -m lab images|up|down|play|status`` (see lab/README.md)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for ``python -m lab``."""
     parser = argparse.ArgumentParser(
         prog="python -m lab",
-        description="Rampart's container lab: Debian hosts with systemd and sshd in podman.",
+        description="Rampart's lab: Debian hosts with systemd and sshd, as podman containers or QEMU VMs.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     release_help = f"Debian release, repeatable (default: {' and '.join(r.RELEASES)})"
@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_argument("--release", action="append", choices=r.RELEASES, help=release_help)
     images.add_argument("--force", action="store_true", help="rebuild even when the recipe is unchanged")
     images.add_argument("--jobs", type=int, default=2, help="builds at once (default: 2)")
+    images.add_argument(
+        "--kind",
+        choices=("container", "vm", "all"),
+        default="container",
+        help="container images (podman), VM images (.lab/vm/images/) or both (default: %(default)s)",
+    )
 
     up = sub.add_parser("up", help="start a lab (idempotent) and write its inventory")
     up.add_argument("--name", default=naming.DEFAULT_LAB, help="lab name (default: %(default)s)")
@@ -37,8 +43,46 @@ def build_parser() -> argparse.ArgumentParser:
         action="extend",
         nargs="+",
         default=[],
-        metavar="NAME:RELEASE",
-        help="an explicitly named host, repeatable (replaces --release/--hosts)",
+        metavar="NAME:RELEASE[:KIND]",
+        help="an explicitly named host, repeatable (replaces --release/--hosts); KIND container or vm "
+        "overrides --kind",
+    )
+    up.add_argument(
+        "--platforms",
+        metavar="JSON",
+        help="Molecule's platform list as JSON (name, release, kind, disks, ...); replaces --instance",
+    )
+    vm = up.add_argument_group("VMs", "settings for every VM of this call (see lab/README.md)")
+    vm.add_argument(
+        "--kind", choices=naming.KINDS, default="container", help="what hosts are (default: %(default)s)"
+    )
+    vm.add_argument(
+        "--disks", type=int, default=0, help="extra virtio disks per VM, e.g. for RAID (default: 0)"
+    )
+    vm.add_argument("--disk-size", default="256M", help="size of each extra disk (default: %(default)s)")
+    vm.add_argument("--memory", default="1G", help="memory per VM (default: %(default)s)")
+    vm.add_argument("--cpus", type=int, default=2, help="virtual CPUs per VM (default: %(default)s)")
+    vm.add_argument(
+        "--boot",
+        choices=naming.BOOT_MODES,
+        default="snapshot",
+        help="snapshot: resume a clone of a booted template (seconds; the first VM of a shape makes "
+        "it); cold: boot the kernel (about a minute) (default: %(default)s)",
+    )
+    vm.add_argument(
+        "--host-port",
+        type=int,
+        action="append",
+        default=[],
+        metavar="PORT",
+        help="let the VMs reach 127.0.0.1:PORT on this host at 10.0.2.100:PORT, repeatable",
+    )
+    vm.add_argument(
+        "--boot-timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="fail (with the console log) when a VM is not ready in time (default: %(default)s)",
     )
     up.add_argument("--json", action="store_true", help="print the hosts as JSON on stdout")
     inventory = up.add_mutually_exclusive_group()
@@ -99,9 +143,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         if getattr(args, "name", None) is not None:
             naming.validate_lab_name(args.name)
         if args.command == "up":
-            if args.instance and (args.release or args.hosts != 1):
-                raise ValueError("--instance replaces --release and --hosts: give one or the other")
-            args.specs = host_specs(args.name, args.release, args.hosts, args.instance)
+            if (args.instance or args.platforms) and (args.release or args.hosts != 1):
+                raise ValueError(
+                    "--instance/--platforms replace --release and --hosts: give one or the other"
+                )
+            if args.instance and args.platforms:
+                raise ValueError("--platforms replaces --instance: give one or the other")
+            if args.platforms:
+                args.specs = platform_specs(args.platforms)
+            else:
+                settings = vm_settings(args)
+                args.specs = host_specs(
+                    args.name, args.release, args.hosts, args.instance, kind=args.kind, vm=settings
+                )
+            if args.boot_timeout <= 0:
+                raise ValueError("--boot-timeout must be positive")
             if args.no_inventory:
                 args.inventory = None
             elif args.inventory is None and args.name == naming.DEFAULT_LAB:
@@ -115,16 +171,45 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+def vm_settings(args: argparse.Namespace) -> naming.VmSettings:
+    """Return the VM settings the ``up`` options ask for."""
+    return naming.VmSettings(
+        disks=args.disks,
+        disk_size_mib=naming.parse_size_mib(args.disk_size),
+        memory_mib=naming.parse_size_mib(args.memory),
+        cpus=args.cpus,
+        boot=args.boot,
+        host_ports=tuple(args.host_port),
+    )
+
+
 def host_specs(
-    lab: str, releases: Sequence[str] | None, hosts: int, instances: Sequence[str]
+    lab: str,
+    releases: Sequence[str] | None,
+    hosts: int,
+    instances: Sequence[str],
+    *,
+    kind: str = "container",
+    vm: naming.VmSettings | None = None,
 ) -> list[naming.HostSpec]:
     """Return the hosts ``up`` asks for: explicit instances, or a fleet per release."""
     if instances:
-        specs = [naming.parse_instance(text, r.RELEASES) for text in instances]
+        specs = [naming.parse_instance(text, r.RELEASES, kind, vm) for text in instances]
     else:
         chosen = list(dict.fromkeys(releases or r.RELEASES))
-        specs = naming.fleet_specs(lab, chosen, hosts)
+        specs = naming.fleet_specs(lab, chosen, hosts, kind, vm)
     return naming.check_unique(specs)
+
+
+def platform_specs(text: str) -> list[naming.HostSpec]:
+    """Return the hosts of ``--platforms JSON`` (Molecule's platform list)."""
+    from lab.platforms import parse_platforms
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--platforms is not JSON: {exc}") from None
+    return parse_platforms(data, r.RELEASES)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,19 +229,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_images(args: argparse.Namespace) -> int:
     """``images``: build missing or outdated images."""
     from lab.images import ensure_images
+    from lab.vmimages import ensure_vm_images
 
     releases = list(dict.fromkeys(args.release or r.RELEASES))
     start = time.monotonic()
-    results = ensure_images(releases, force=args.force, jobs=args.jobs)
-    for result in results:
-        if result.built:
-            print(
-                f"{result.release}: built {result.reference} in {result.seconds:.1f} s "
-                f"(recipe {result.recipe_hash})"
-            )
-        else:
-            print(f"{result.release}: {result.reference} is up to date (recipe {result.recipe_hash})")
-    if any(result.built for result in results):
+    built = False
+    if args.kind in ("container", "all"):
+        results = ensure_images(releases, force=args.force, jobs=args.jobs)
+        for result in results:
+            if result.built:
+                print(
+                    f"{result.release}: built {result.reference} in {result.seconds:.1f} s "
+                    f"(recipe {result.recipe_hash})"
+                )
+            else:
+                print(f"{result.release}: {result.reference} is up to date (recipe {result.recipe_hash})")
+        built = built or any(result.built for result in results)
+    if args.kind in ("vm", "all"):
+        vm_results = ensure_vm_images(releases, force=args.force, jobs=args.jobs)
+        for vm_result in vm_results:
+            where = _rel(vm_result.directory)
+            if vm_result.built:
+                print(
+                    f"{vm_result.release}: built VM image {where} in {vm_result.seconds:.1f} s "
+                    f"({vm_result.size / 1e6:.0f} MB)"
+                )
+            else:
+                print(f"{vm_result.release}: VM image {where} is up to date")
+        built = built or any(result.built for result in vm_results)
+    if built:
         print(f"total: {time.monotonic() - start:.1f} s with --jobs {args.jobs}")
     return 0
 
@@ -174,13 +275,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         build=not args.no_build,
         inventory_dir=args.inventory,
         jobs=args.jobs,
+        vm_timeout=args.boot_timeout,
     )
     if args.json:
         print(json.dumps(host_list(hosts), indent=2))
     else:
         for host in hosts:
             print(
-                f"{host.name:28} {host.release:9} ssh -p {host.port} {host.user}@{host.address}"
+                f"{host.name:28} {host.release:9} {host.kind:9} ssh -p {host.port} {host.user}@{host.address}"
                 f"  ({host.container})"
             )
     if args.inventory is not None:
@@ -190,13 +292,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    """``down``: remove the lab's containers and network."""
+    """``down``: remove the lab's containers, VMs and network."""
     from lab.fleet import Lab, down
 
-    containers, networks = down(Lab(args.name), inventory_dir=args.inventory)
-    if not containers and not networks:
+    hosts, networks = down(Lab(args.name), inventory_dir=args.inventory)
+    if not hosts and not networks:
         say(f"{args.name}: nothing to remove")
-    for name in containers + networks:
+    for name in hosts + networks:
         say(f"removed {name}")
     return 0
 
@@ -216,9 +318,11 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """``status``: list this checkout's lab containers, networks and images."""
+    """``status``: list this checkout's lab containers, VMs, networks and images."""
     from lab.fleet import Lab, list_containers, list_networks
     from lab.images import image_state
+    from lab.vmimages import vm_image_state
+    from lab.vms import list_vms
 
     checkout = Lab(naming.DEFAULT_LAB).checkout
     labels = {naming.LABEL_CHECKOUT: checkout}
@@ -227,6 +331,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     containers = list_containers(labels)
     networks = list_networks(labels)
     images = [image_state(release) for release in r.RELEASES]
+    machines = list_vms(args.name)
+    vm_images = [vm_image_state(release) for release in r.RELEASES]
     if args.json:
         print(
             json.dumps(
@@ -243,6 +349,20 @@ def cmd_status(args: argparse.Namespace) -> int:
                         }
                         for c in containers
                     ],
+                    "vms": [
+                        {
+                            "lab": vm.record.lab,
+                            "host": vm.record.host,
+                            "release": vm.record.release,
+                            "name": vm.record.resource,
+                            "state": vm.state,
+                            "port": vm.record.port,
+                            "pid": vm.record.pid,
+                            "boot": vm.record.boot,
+                            "directory": str(vm.directory),
+                        }
+                        for vm in machines
+                    ],
                     "networks": [n.name for n in networks],
                     "images": [
                         {
@@ -253,17 +373,32 @@ def cmd_status(args: argparse.Namespace) -> int:
                         }
                         for i in images
                     ],
+                    "vm_images": [
+                        {
+                            "release": v.release,
+                            "recipe": v.want,
+                            "current": v.current,
+                            "outdated": list(v.others),
+                        }
+                        for v in vm_images
+                    ],
                 },
                 indent=2,
             )
         )
         return 0
     print(f"checkout {checkout}")
-    print(f"{'LAB':14} {'HOST':28} {'RELEASE':9} {'STATE':8} {'SSH':6} CONTAINER")
+    print(f"{'LAB':14} {'HOST':28} {'RELEASE':9} {'KIND':9} {'STATE':8} {'SSH':6} NAME")
     for c in containers:
         print(
             f"{c.labels.get(naming.LABEL_LAB, '?'):14} {c.labels.get(naming.LABEL_HOST, '?'):28} "
-            f"{c.labels.get(naming.LABEL_RELEASE, '?'):9} {c.state:8} {c.ssh_port or '-'!s:6} {c.name}"
+            f"{c.labels.get(naming.LABEL_RELEASE, '?'):9} {'container':9} {c.state:8} "
+            f"{c.ssh_port or '-'!s:6} {c.name}"
+        )
+    for vm in machines:
+        print(
+            f"{vm.record.lab:14} {vm.record.host:28} {vm.record.release:9} {'vm':9} {vm.state:8} "
+            f"{vm.record.port!s:6} {vm.record.resource} (pid {vm.record.pid})"
         )
     for n in networks:
         print(f"network {n.name}")
@@ -273,4 +408,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         else:
             state = "current" if i.current else f"outdated (built from {i.have})"
         print(f"image {i.reference}: {state}")
+    for v in vm_images:
+        state = "current" if v.current else "missing"
+        if v.others:
+            state += f" (older: {', '.join(v.others)})"
+        print(f"vm image {v.release}-{v.want}: {state}")
     return 0

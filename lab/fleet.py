@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import naming
+from lab import naming, vms
 from lab import recipe as r
 from lab.images import ensure_images, inspect_image
 from lab.inventory import GROUP_VARS, LabHost, render_inventory
@@ -92,9 +92,68 @@ def up(
     build: bool = True,
     inventory_dir: Path | None = None,
     jobs: int = 2,
+    vm_timeout: float | None = None,
 ) -> list[LabHost]:
-    """Bring ``lab`` to exactly ``specs``: keep running hosts, start or create the others, drop extras."""
+    """Bring ``lab`` to exactly ``specs``: keep running hosts, start or create the others, drop extras.
+
+    Containers come first (seconds), then VMs (see lab/vms.py). A host that changes kind
+    is removed as the old kind and created as the new one.
+    """
     specs = naming.check_unique(specs)
+    container_specs = [spec for spec in specs if spec.kind == "container"]
+    vm_specs = [spec for spec in specs if spec.kind == "vm"]
+    ssh = SshPaths(STATE_DIR)
+    pubkey = ensure_keypair(ssh)
+
+    with file_lock(STATE_DIR / "locks" / f"lab-{lab.name}.lock"):
+        hosts: dict[str, LabHost] = {}
+        if container_specs or _has_containers(lab):
+            for host in _up_containers(
+                lab, container_specs, ssh, pubkey, network_mode=network_mode, build=build, jobs=jobs
+            ):
+                hosts[host.name] = host
+        if vm_specs or vms.list_vms(lab.name):
+            if vm_specs:
+                _ensure_vm_images([spec.release for spec in vm_specs], build=build, jobs=jobs)
+            timeout = vms.READY_TIMEOUT if vm_timeout is None else vm_timeout
+            start = time.monotonic()
+            for host in vms.up_vms(lab.name, lab.checkout, vm_specs, ssh, pubkey, timeout=timeout):
+                hosts[host.name] = host
+            if vm_specs:
+                say(f"{lab.name}: {len(vm_specs)} VM(s) ready in {time.monotonic() - start:.1f} s")
+        ordered = [hosts[spec.name] for spec in specs]
+        if inventory_dir is not None:
+            write_inventory(inventory_dir, ordered)
+        return ordered
+
+
+def _has_containers(lab: Lab) -> bool:
+    if shutil.which("podman") is None:
+        return False
+    return bool(list_containers(lab.labels))
+
+
+def _ensure_vm_images(releases: Sequence[str], *, build: bool, jobs: int) -> None:
+    from lab.vmimages import ensure_vm_images, vm_image_state
+
+    if build:
+        ensure_vm_images(releases, jobs=jobs)
+        return
+    missing = [rel for rel in dict.fromkeys(releases) if vm_image_state(rel).image is None]
+    if missing:
+        raise RuntimeError(f"no VM image for {', '.join(missing)}: run `python -m lab images --kind vm`")
+
+
+def _up_containers(
+    lab: Lab,
+    specs: Sequence[naming.HostSpec],
+    ssh: SshPaths,
+    pubkey: str,
+    *,
+    network_mode: str,
+    build: bool,
+    jobs: int,
+) -> list[LabHost]:
     releases = list(dict.fromkeys(spec.release for spec in specs))
     if build:
         ensure_images(releases, jobs=jobs)
@@ -102,43 +161,40 @@ def up(
         missing = [rel for rel in releases if inspect_image(r.image_name(rel)) is None]
         if missing:
             raise RuntimeError(f"no image for {', '.join(missing)}: run `python -m lab images`")
-    ssh = SshPaths(STATE_DIR)
-    pubkey = ensure_keypair(ssh)
     mode = resolve_network_mode(network_mode)
 
-    with file_lock(STATE_DIR / "locks" / f"lab-{lab.name}.lock"):
-        existing = {c.name: c for c in list_containers(lab.labels)}
-        wanted = {lab.container(spec.name): spec for spec in specs}
-        extras = [c for name, c in existing.items() if name not in wanted]
-        if extras:
-            say(f"{lab.name}: removing hosts no longer asked for: {', '.join(c.name for c in extras)}")
-            _remove(ssh, extras)
-        if mode == "bridge":
-            _ensure_network(lab)
+    existing = {c.name: c for c in list_containers(lab.labels)}
+    wanted = {lab.container(spec.name): spec for spec in specs}
+    extras = [c for name, c in existing.items() if name not in wanted]
+    if extras:
+        say(f"{lab.name}: removing hosts no longer asked for: {', '.join(c.name for c in extras)}")
+        _remove(ssh, extras)
+    if not wanted:
+        return []
+    if mode == "bridge":
+        _ensure_network(lab)
 
-        start = time.monotonic()
-        fresh: list[str] = []
-        for name, spec in wanted.items():
-            current = existing.get(name)
-            if current and current.running:
-                continue
-            if current:
-                podman("start", name)
-            else:
-                _create(lab, spec, name, mode)
-            fresh.append(name)
-        containers = {c.name: c for c in list_containers(lab.labels)}
-        with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:
-            hosts = list(
-                pool.map(lambda item: _ready(ssh, pubkey, containers[item[0]], item[1]), wanted.items())
-            )
-        if fresh:
-            say(f"{lab.name}: {len(fresh)} of {len(hosts)} hosts started in {time.monotonic() - start:.1f} s")
+    start = time.monotonic()
+    fresh: list[str] = []
+    for name, spec in wanted.items():
+        current = existing.get(name)
+        if current and current.running:
+            continue
+        if current:
+            podman("start", name)
         else:
-            say(f"{lab.name}: all {len(hosts)} hosts were already running")
-        if inventory_dir is not None:
-            write_inventory(inventory_dir, hosts)
-        return hosts
+            _create(lab, spec, name, mode)
+        fresh.append(name)
+    containers = {c.name: c for c in list_containers(lab.labels)}
+    with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:
+        hosts = list(pool.map(lambda item: _ready(ssh, pubkey, containers[item[0]], item[1]), wanted.items()))
+    if fresh:
+        say(
+            f"{lab.name}: {len(fresh)} of {len(hosts)} containers started in {time.monotonic() - start:.1f} s"
+        )
+    else:
+        say(f"{lab.name}: all {len(hosts)} containers were already running")
+    return hosts
 
 
 def _ensure_network(lab: Lab) -> None:
@@ -217,16 +273,25 @@ def _remove(ssh: SshPaths, containers: Sequence[Container]) -> None:
 
 
 def down(lab: Lab, *, inventory_dir: Path | None = None) -> tuple[list[str], list[str]]:
-    """Remove the lab's containers and network (found by label); return (containers, networks) removed."""
+    """Remove the lab's containers, VMs and network; return (hosts, networks) removed.
+
+    Containers and networks are found by label, VMs by their folder under .lab/vm/run/.
+    """
     with file_lock(STATE_DIR / "locks" / f"lab-{lab.name}.lock"):
-        containers = list_containers(lab.labels)
-        _remove(SshPaths(STATE_DIR), containers)
-        networks = list_networks(lab.labels)
-        if networks:
-            podman("network", "rm", *[n.name for n in networks])
+        ssh = SshPaths(STATE_DIR)
+        names: list[str] = []
+        networks: list[Network] = []
+        if shutil.which("podman") is not None:
+            containers = list_containers(lab.labels)
+            _remove(ssh, containers)
+            names += [c.name for c in containers]
+            networks = list_networks(lab.labels)
+            if networks:
+                podman("network", "rm", *[n.name for n in networks])
+        names += vms.down_vms(lab.name, ssh)
         if inventory_dir is not None:
             remove_inventory(inventory_dir)
-        return [c.name for c in containers], [n.name for n in networks]
+        return names, [n.name for n in networks]
 
 
 def write_inventory(directory: Path, hosts: Sequence[LabHost]) -> None:

@@ -146,7 +146,7 @@ def build(release: str, recipe_hash: str) -> None:
     workdir = Path(tempfile.mkdtemp(prefix=f"rampart-lab-{release}-", dir=BUILD_PARENT))
     root = workdir / "root"
     try:
-        _run(
+        run_logged(
             [
                 "debootstrap",
                 f"--variant={recipe.variant}",
@@ -165,42 +165,55 @@ def build(release: str, recipe_hash: str) -> None:
         message = f"{release}: image build failed: {exc}\n--- last lines of {log} ---\n{tail}"
         raise BuildError(message) from exc
     finally:
-        _unmount_below(workdir)
+        unmount_below(workdir)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run(argv: Sequence[str], log: Path, env: dict[str, str] | None = None) -> None:
+def run_logged(argv: Sequence[str], log: Path, env: dict[str, str] | None = None) -> None:
+    """Run ``argv`` with its output appended to ``log``; raise CalledProcessError on failure."""
     with log.open("a") as out:
         out.write(f"\n$ {' '.join(argv)}\n")
         out.flush()
         subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, env=env, check=True)
 
 
-def _chroot(root: Path, log: Path, *argv: str) -> None:
-    _run(["chroot", str(root), *argv], log, env=CHROOT_ENV)
+def run_in_chroot(root: Path, log: Path, *argv: str) -> None:
+    """Run ``argv`` inside the tree at ``root`` (chroot), logging to ``log``."""
+    run_logged(["chroot", str(root), *argv], log, env=CHROOT_ENV)
+
+
+def add_admin_user(root: Path, log: Path, user: str, *, uid: int, shell: str, groups: Sequence[str]) -> None:
+    """Create the lab admin in the tree at ``root``: key-only (locked password), may sudo."""
+    run_in_chroot(
+        root,
+        log,
+        "useradd",
+        "--create-home",
+        "--uid",
+        str(uid),
+        "--shell",
+        shell,
+        "--groups",
+        ",".join(groups),
+        "--comment",
+        "Rampart lab admin",
+        user,
+    )
+    run_in_chroot(root, log, "passwd", "--lock", user)
 
 
 def customise(root: Path, recipe: r.Recipe, files: dict[str, bytes], log: Path) -> None:
     """Turn a debootstrapped tree into a lab image (see lab/README.md for what and why)."""
     etc = root / "etc"
 
-    # The admin user: key-only (locked password), may sudo.
-    _chroot(
+    add_admin_user(
         root,
         log,
-        "useradd",
-        "--create-home",
-        "--uid",
-        str(recipe.admin_uid),
-        "--shell",
-        recipe.admin_shell,
-        "--groups",
-        ",".join(recipe.admin_groups),
-        "--comment",
-        "Rampart lab admin",
         recipe.admin_user,
+        uid=recipe.admin_uid,
+        shell=recipe.admin_shell,
+        groups=recipe.admin_groups,
     )
-    _chroot(root, log, "passwd", "--lock", recipe.admin_user)
 
     # Files from lab/image/.
     for name, (dest, mode) in r.IMAGE_FILES.items():
@@ -211,7 +224,7 @@ def customise(root: Path, recipe: r.Recipe, files: dict[str, bytes], log: Path) 
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         target.chmod(mode)
-    _chroot(root, log, "visudo", "--check", "--file", "/etc/sudoers.d/rampart-lab")
+    run_in_chroot(root, log, "visudo", "--check", "--file", "/etc/sudoers.d/rampart-lab")
     (etc / "apt" / "sources.list").unlink(missing_ok=True)
 
     # Units: mask the ones a container has no use for; generate SSH host keys on first boot.
@@ -233,8 +246,8 @@ def customise(root: Path, recipe: r.Recipe, files: dict[str, bytes], log: Path) 
     resolv = etc / "resolv.conf"
     resolv.unlink(missing_ok=True)
     shutil.copyfile("/etc/resolv.conf", resolv)
-    _chroot(root, log, "apt-get", "update", "-q")
-    _chroot(root, log, "apt-get", "clean")
+    run_in_chroot(root, log, "apt-get", "update", "-q")
+    run_in_chroot(root, log, "apt-get", "clean")
 
     # Per-container identity comes from podman and systemd at start.
     for name in ("machine-id", "hostname", "resolv.conf"):
@@ -285,7 +298,7 @@ def _import(root: Path, release: str, recipe_hash: str, log: Path) -> None:
             raise BuildError(f"{release}: tar of the image tree failed (exit {tar.returncode})")
 
 
-def _unmount_below(directory: Path) -> None:
+def unmount_below(directory: Path) -> None:
     """Unmount anything still mounted under ``directory`` (deepest first) before removing it."""
     prefix = str(directory.resolve()) + os.sep
     try:

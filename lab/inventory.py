@@ -28,7 +28,10 @@ ansible_python_interpreter: /usr/bin/python3
 
 @dataclass(frozen=True)
 class LabHost:
-    """A running lab host and how to reach it over SSH."""
+    """A running lab host and how to reach it over SSH.
+
+    ``container`` is the podman container name, or for ``kind`` ``vm`` the QEMU name.
+    """
 
     name: str
     release: str
@@ -38,6 +41,7 @@ class LabHost:
     known_hosts: str
     address: str = "127.0.0.1"
     user: str = "rampart"
+    kind: str = "container"
 
 
 def ssh_common_args(known_hosts: str) -> str:
@@ -81,7 +85,9 @@ def host_vars(host: LabHost) -> dict[str, Any]:
 
 
 def inventory_data(hosts: Sequence[LabHost]) -> dict[str, Any]:
-    """Return the YAML inventory as data: group ``lab`` (staging, production) and one group per release."""
+    """Return the YAML inventory as data: group ``lab`` (staging, production), one group per
+    release, and ``vm`` for the hosts that are VMs (only when there are any).
+    """
     staging, production = assign_stages(hosts)
     children: dict[str, Any] = {
         "lab": {
@@ -94,6 +100,9 @@ def inventory_data(hosts: Sequence[LabHost]) -> dict[str, Any]:
     for host in hosts:
         group = children.setdefault(host.release, {"hosts": {}})
         group["hosts"][host.name] = None
+    for host in hosts:
+        if host.kind == "vm":
+            children.setdefault("vm", {"hosts": {}})["hosts"][host.name] = None
     return {"all": {"hosts": {host.name: host_vars(host) for host in hosts}, "children": children}}
 
 
@@ -114,7 +123,9 @@ def host_list(hosts: Sequence[LabHost]) -> list[dict[str, Any]]:
             "user": host.user,
             "identity_file": host.identity_file,
             "known_hosts": host.known_hosts,
-            "container": host.container,
+            "container": host.container if host.kind == "container" else None,
+            "kind": host.kind,
+            "resource": host.container,
         }
         for host in hosts
     ]

@@ -26,12 +26,90 @@ _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-
 MAX_LAB_NAME = 40
 
 
+KINDS: tuple[str, ...] = ("container", "vm")
+BOOT_MODES: tuple[str, ...] = ("snapshot", "cold")
+
+MAX_DISKS = 8
+MIN_MEMORY_MIB = 512
+MAX_MEMORY_MIB = 16384
+MAX_CPUS = 8
+_SIZE = re.compile(r"^([1-9][0-9]*)([KMGT]?)(i?B)?$", re.IGNORECASE)
+_SIZE_FACTORS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+@dataclass(frozen=True)
+class VmSettings:
+    """How a lab VM is shaped: extra disks, memory, CPUs, how it boots, host ports it may reach.
+
+    ``boot`` is ``snapshot`` (resume a clone of a booted template from its memory image,
+    a few seconds) or ``cold`` (boot the kernel, about a minute emulated). ``host_ports``
+    are TCP ports on the host's 127.0.0.1 that the guest reaches at 10.0.2.100:PORT.
+    """
+
+    disks: int = 0
+    disk_size_mib: int = 256
+    memory_mib: int = 1024
+    cpus: int = 2
+    boot: str = "snapshot"
+    host_ports: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.disks <= MAX_DISKS:
+            raise ValueError(f"disks must be between 0 and {MAX_DISKS}, not {self.disks}")
+        if self.disk_size_mib < 1:
+            raise ValueError(f"disk size must be at least 1M, not {self.disk_size_mib}M")
+        if not MIN_MEMORY_MIB <= self.memory_mib <= MAX_MEMORY_MIB:
+            raise ValueError(
+                f"memory must be between {MIN_MEMORY_MIB}M and {MAX_MEMORY_MIB}M, not {self.memory_mib}M"
+            )
+        if not 1 <= self.cpus <= MAX_CPUS:
+            raise ValueError(f"cpus must be between 1 and {MAX_CPUS}, not {self.cpus}")
+        if self.boot not in BOOT_MODES:
+            raise ValueError(f"boot must be one of {', '.join(BOOT_MODES)}, not {self.boot!r}")
+        for port in self.host_ports:
+            if not 1 <= port <= 65535:
+                raise ValueError(f"host port {port} is not a TCP port")
+        if len(set(self.host_ports)) != len(self.host_ports):
+            raise ValueError(f"host ports repeat: {list(self.host_ports)}")
+
+
+def parse_size_mib(text: str | int) -> int:
+    """Parse a size such as ``256M``, ``1G``, ``1GiB`` or ``512`` (MiB) into whole MiB."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        value = text
+    else:
+        match = _SIZE.match(str(text).strip())
+        if not match:
+            raise ValueError(f"size {text!r}: expected a number with an optional unit, e.g. 256M or 1G")
+        number, unit = int(match.group(1)), match.group(2).upper()
+        size = number * _SIZE_FACTORS[unit] if unit else number << 20
+        if size % (1 << 20):
+            raise ValueError(f"size {text!r} is not a whole number of MiB")
+        value = size >> 20
+    if value < 1:
+        raise ValueError(f"size {text!r} must be at least 1M")
+    return value
+
+
 @dataclass(frozen=True)
 class HostSpec:
-    """A host the caller asked for: its inventory name and Debian release."""
+    """A host the caller asked for: its inventory name, Debian release and kind.
+
+    ``kind`` is ``container`` (podman) or ``vm`` (QEMU); VMs carry their ``vm`` settings.
+    """
 
     name: str
     release: str
+    kind: str = "container"
+    vm: VmSettings | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.name}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        if self.kind == "vm" and self.vm is None:
+            object.__setattr__(self, "vm", VmSettings())
+        if self.kind == "container" and self.vm is not None:
+            raise ValueError(f"{self.name}: VM settings given for a container")
 
 
 def checkout_id(root: Path) -> str:
@@ -85,29 +163,50 @@ def label_filters(labels: dict[str, str]) -> list[str]:
     return args
 
 
-def fleet_specs(lab: str, releases: Sequence[str], hosts_per_release: int) -> list[HostSpec]:
+def fleet_specs(
+    lab: str,
+    releases: Sequence[str],
+    hosts_per_release: int,
+    kind: str = "container",
+    vm: VmSettings | None = None,
+) -> list[HostSpec]:
     """Return the hosts of a fleet: ``<lab>-<release>-<n>`` for each release, n from 1."""
     if hosts_per_release < 1:
         raise ValueError("--hosts must be at least 1")
     return [
-        HostSpec(name=f"{lab}-{release}-{n}", release=release)
+        HostSpec(name=f"{lab}-{release}-{n}", release=release, kind=kind, vm=vm if kind == "vm" else None)
         for release in releases
         for n in range(1, hosts_per_release + 1)
     ]
 
 
-def parse_instance(text: str, releases: Iterable[str]) -> HostSpec:
-    """Parse ``NAME:RELEASE`` as given to ``--instance``."""
+def parse_instance(
+    text: str, releases: Iterable[str], kind: str = "container", vm: VmSettings | None = None
+) -> HostSpec:
+    """Parse ``NAME:RELEASE[:KIND]`` as given to ``--instance``.
+
+    ``kind`` is the default when the text names none; ``vm`` the settings a VM gets.
+    """
     known = tuple(releases)
-    name, sep, release = text.rpartition(":")
-    if not sep or not name or not release:
-        raise ValueError(f"--instance {text!r}: expected NAME:RELEASE, e.g. ssh-access-bookworm:bookworm")
+    fields = text.split(":")
+    if len(fields) == 3 and fields[2] in KINDS:
+        kind = fields.pop()
+    elif len(fields) == 3:
+        raise ValueError(f"--instance {text!r}: unknown kind {fields[2]!r}; known: {', '.join(KINDS)}")
+    name, release = (fields[0], fields[1]) if len(fields) == 2 else ("", "")
+    if not name or not release:
+        raise ValueError(
+            f"--instance {text!r}: expected NAME:RELEASE or NAME:RELEASE:KIND, "
+            "e.g. ssh-access-bookworm:bookworm"
+        )
     if release not in known:
         raise ValueError(f"--instance {text!r}: unknown release {release!r}; known: {', '.join(known)}")
     if not _NAME.match(name):
         raise ValueError(f"--instance {text!r}: name may use only letters, digits, '_', '.', '-'")
     hostname_for(name)
-    return HostSpec(name=name, release=release)
+    if kind == "vm":
+        return HostSpec(name=name, release=release, kind=kind, vm=vm or VmSettings())
+    return HostSpec(name=name, release=release, kind=kind)
 
 
 def check_unique(specs: Sequence[HostSpec]) -> list[HostSpec]:

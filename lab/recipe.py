@@ -14,6 +14,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 RECIPE_VERSION = 1
 
@@ -136,7 +137,18 @@ def read_image_files(directory: Path = IMAGE_DIR) -> dict[str, bytes]:
     }
 
 
-def render_sources(template: str, recipe: Recipe) -> str:
+class SourcesRecipe(Protocol):
+    """What the apt sources template needs from a recipe (container or VM)."""
+
+    @property
+    def release(self) -> str: ...
+    @property
+    def mirror(self) -> str: ...
+    @property
+    def security_mirror(self) -> str: ...
+
+
+def render_sources(template: str, recipe: SourcesRecipe) -> str:
     """Fill the apt sources template from lab/image/ for a recipe."""
     from string import Template
 

@@ -92,6 +92,8 @@ def test_host_list() -> None:
             "identity_file": "/repo/.lab/ssh/id_ed25519",
             "known_hosts": "/repo/.lab/ssh/known_hosts",
             "container": "rampart-lab-abc123-lab-bookworm-1",
+            "kind": "container",
+            "resource": "rampart-lab-abc123-lab-bookworm-1",
         }
     ]
 

@@ -296,6 +296,11 @@ def differences(
                 f"{line!r} in {own_name} is overridden by {winner.text!r} in {winner.source.split(':')[0]} "
                 f"(augenrules keeps the last {option}); remove it there or use a file that sorts later"
             )
+    if status.get("enabled") == 0 and "-e" not in assembled.controls:
+        warnings.append(
+            "the kernel's auditing is off (auditctl -s: enabled 0) and no rules.d file has -e: the rules "
+            "load but nothing is logged; add the control -e 1 (or -e 2)"
+        )
     if "-D" not in assembled.controls:
         warnings.append("no rules.d file has a bare -D: reloading will fail with 'Rule exists'")
     expected = assembled.rules()

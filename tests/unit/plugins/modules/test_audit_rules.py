@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils import basic
+from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 from ansible_collections.rampart.hardening.plugins.module_utils.audit import assemble_rules_d, render_rules
 from ansible_collections.rampart.hardening.plugins.modules import audit_rules
@@ -120,6 +121,7 @@ def run_module(
         "_ansible_tmpdir": str(kernel.rules_d.parent),
         **args,
     }
+    ansible_warnings._global_warnings.clear()  # a real module run starts with none
     with patch_module_args(params), pytest.raises(SystemExit):
         audit_rules.main()
     result: dict[str, Any] = json.loads(capsys.readouterr().out)
@@ -241,6 +243,18 @@ def test_immutable_kernel_is_not_loaded(kernel: Kernel, capsys: pytest.CaptureFi
     after_boot = run_module(kernel, capsys)
     assert after_boot["changed"] is False
     assert after_boot["reboot_required"] is False
+
+
+def test_audit_off_in_the_kernel_warns(kernel: Kernel, capsys: pytest.CaptureFixture[str]) -> None:
+    """Debian 12's VM came up with enabled 0 (real capture): rules load, nothing is logged."""
+    kernel.status = (FIXTURES / "bookworm" / "vm" / "auditctl_s_before.stdout").read_text()
+    result = run_module(kernel, capsys)
+    assert result["enabled"] == 0
+    assert any("auditing is off (auditctl -s: enabled 0)" in w for w in warnings(result))
+    enabled = run_module(kernel, capsys, rules=[*RULES, "-e 1"])
+    assert enabled["missing"] == ["-e 1"]
+    assert enabled["enabled"] == 1
+    assert not any("auditing is off" in w for w in warnings(enabled))
 
 
 def test_load_false_reports_without_loading(kernel: Kernel, capsys: pytest.CaptureFixture[str]) -> None:

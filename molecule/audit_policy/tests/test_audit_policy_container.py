@@ -13,7 +13,7 @@ import pytest
 
 def test_rules_file_is_owned_and_private(host: Any) -> None:
     with host.sudo():
-        rules = host.file("/etc/audit/rules.d/50-rampart.rules")
+        rules = host.file("/etc/audit/rules.d/rampart.rules")
         assert rules.mode == 0o600
         assert rules.contains("-w /etc/passwd -p wa -k AUD-03-identity")
         assert rules.contains("-F arch=b32 -S ")  # both arches for syscall rules

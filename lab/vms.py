@@ -35,6 +35,7 @@ VM_JSON = "vm.json"
 HOST_KEYS_DIR = "hostkeys"
 SNAPSHOTS = "snapshots"
 SNAPSHOT_JSON = "snapshot.json"
+TEMPLATE_JSON = "template.json"
 READY_TIMEOUT = 300.0
 START_TIMEOUT = 30.0
 CONSOLE_TAIL = 40
@@ -244,9 +245,10 @@ def stop(directory: Path, record: VmRecord) -> bool:
     try:
         with monitor(directory / qemu.QMP_SOCKET, timeout=5.0) as mon:
             mon.call("quit")
+        asked = True
     except (OSError, AgentError):
-        pass
-    if _wait_gone(record.pid, directory, record.argv, 5.0):
+        asked = False
+    if asked and _wait_gone(record.pid, directory, record.argv, 5.0):
         return True
     # Checked again right before each signal: the pid must still be our QEMU.
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -454,6 +456,31 @@ def _read_pid(directory: Path, fallback: int) -> int:
         return fallback
 
 
+def _save_memory(work: Path) -> None:
+    """Stop the template and save its memory to ``memory.state`` (QMP migrate), then quit QEMU."""
+    with monitor(work / qemu.QMP_SOCKET, timeout=30.0) as mon:
+        mon.call("stop")
+        mon.call("migrate", uri=f"exec:cat > {qemu.MEMORY_STATE}")
+        deadline = time.monotonic() + 300
+        while True:
+            status = mon.call("query-migrate")
+            if status.get("status") == "completed":
+                break
+            if status.get("status") in ("failed", "cancelled") or time.monotonic() > deadline:
+                raise RuntimeError(f"saving the memory snapshot failed: {status}")
+            time.sleep(0.2)
+        mon.call("quit")
+
+
+def _stop_template(work: Path) -> None:
+    """Stop the QEMU of an interrupted snapshot attempt in ``work``, if it still runs."""
+    try:
+        data = json.loads((work / TEMPLATE_JSON).read_text())
+    except (OSError, ValueError):
+        return
+    _kill_if_ours(work, int(data["pid"]), data["argv"])
+
+
 def ensure_snapshot(
     image: VmImage, machine: qemu.Machine, checkout: str, pubkey: str, timeout: float
 ) -> Path:
@@ -472,6 +499,7 @@ def ensure_snapshot(
             return folder
         start = time.monotonic()
         work = folder.with_name(f".{key}.tmp")
+        _stop_template(work)
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         say(f"{image.release}: making a memory snapshot ({key}) from a cold boot, once per VM shape")
@@ -486,6 +514,8 @@ def ensure_snapshot(
         name = naming.container_name("snapshot", checkout, key)
         port, argv, proc = _start(work, machine, name, (), None)
         pid = _read_pid(work, proc.pid)
+        # Recorded so that a later attempt stops it if this one was interrupted.
+        atomic_write(work / TEMPLATE_JSON, json.dumps({"pid": pid, "argv": argv}) + "\n")
         try:
             _boot_until_ready(
                 work,
@@ -501,22 +531,14 @@ def ensure_snapshot(
                 steps={},
             )
             boot_seconds = time.monotonic() - start
-            with monitor(work / qemu.QMP_SOCKET, timeout=30.0) as mon:
-                mon.call("stop")
-                mon.call("migrate", uri=f"exec:cat > {qemu.MEMORY_STATE}")
-                deadline = time.monotonic() + 300
-                while True:
-                    status = mon.call("query-migrate")
-                    if status.get("status") == "completed":
-                        break
-                    if status.get("status") in ("failed", "cancelled") or time.monotonic() > deadline:
-                        raise RuntimeError(f"saving the memory snapshot failed: {status}")
-                    time.sleep(0.2)
-                mon.call("quit")
+            _save_memory(work)
         except (AgentError, TimeoutError, OSError, RuntimeError) as exc:
             _kill_if_ours(work, pid, argv)
             report = failure_report(work, f"{image.release}: the snapshot template did not come up: {exc}")
             raise RuntimeError(report) from exc
+        except BaseException:
+            _kill_if_ours(work, pid, argv)
+            raise
         _wait_gone(pid, work, argv, 10.0)
         shutil.rmtree(work / HOST_KEYS_DIR, ignore_errors=True)
         meta = {

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lab.cli import parse_args
-from lab.naming import HostSpec
+from lab.naming import HostSpec, VmSettings
 from lab.util import DEFAULT_INVENTORY_DIR
 
 
@@ -61,6 +61,16 @@ def test_inventory_options() -> None:
         ["up", "--instance", "a:bookworm", "--hosts", "2"],
         ["up", "--instance", "a"],
         ["up", "--instance", "a:bookworm", "a:trixie"],
+        ["up", "--kind", "lxc"],
+        ["up", "--kind", "vm", "--disks", "9"],
+        ["up", "--kind", "vm", "--memory", "lots"],
+        ["up", "--kind", "vm", "--boot", "warm"],
+        ["up", "--kind", "vm", "--boot-timeout", "0"],
+        ["up", "--platforms", "not json"],
+        ["up", "--platforms", '[{"name": "a", "release": "bookworm", "disks": 2}]'],
+        ["up", "--platforms", "[]", "--instance", "a:bookworm"],
+        ["up", "--platforms", '[{"name": "a", "release": "bookworm"}]', "--hosts", "2"],
+        ["images", "--kind", "lxc"],
         ["up", "--hosts", "0"],
         ["up", "--name", "bad/name"],
         ["up", "--release", "buster"],
@@ -85,3 +95,36 @@ def test_images_and_status() -> None:
     args = parse_args(["images", "--release", "trixie", "--force"])
     assert (args.release, args.force, args.jobs) == (["trixie"], True, 2)
     assert parse_args(["status"]).name is None
+
+
+def test_up_vms_with_settings() -> None:
+    args = parse_args(
+        [
+            *("up", "--name", "raid", "--kind", "vm", "--disks", "2", "--disk-size", "1G"),
+            *("--host-port", "5514", "--instance", "r1:trixie", "box:bookworm:container"),
+        ]
+    )
+    settings = VmSettings(disks=2, disk_size_mib=1024, host_ports=(5514,))
+    assert args.specs == [HostSpec("r1", "trixie", "vm", settings), HostSpec("box", "bookworm")]
+    assert args.boot_timeout == 300.0
+
+
+def test_up_defaults_to_containers_and_snapshot_boot_for_vms() -> None:
+    args = parse_args(["up", "--instance", "a:bookworm", "b:trixie:vm"])
+    assert args.specs == [
+        HostSpec("a", "bookworm"),
+        HostSpec("b", "trixie", "vm", VmSettings(boot="snapshot")),
+    ]
+
+
+def test_up_with_molecule_platforms() -> None:
+    platforms = (
+        '[{"name": "v", "release": "trixie", "kind": "vm", "disks": 1}, {"name": "c", "release": "bookworm"}]'
+    )
+    args = parse_args(["up", "--name", "vm_smoke", "--json", "--platforms", platforms])
+    assert args.specs == [HostSpec("v", "trixie", "vm", VmSettings(disks=1)), HostSpec("c", "bookworm")]
+
+
+def test_images_kind() -> None:
+    assert parse_args(["images"]).kind == "container"
+    assert parse_args(["images", "--kind", "vm"]).kind == "vm"

@@ -93,3 +93,72 @@ def test_parse_instance_rejects(text: str, error: str) -> None:
 def test_check_unique_rejects_names_with_the_same_hostname() -> None:
     with pytest.raises(ValueError, match="same hostname"):
         naming.check_unique([HostSpec("a_b", "bookworm"), HostSpec("a-b", "trixie")])
+
+
+def test_parse_instance_with_a_kind() -> None:
+    settings = naming.VmSettings(disks=2)
+    assert naming.parse_instance("raid:trixie:vm", RELEASES) == HostSpec(
+        "raid", "trixie", "vm", naming.VmSettings()
+    )
+    assert naming.parse_instance("raid:trixie", RELEASES, "vm", settings) == HostSpec(
+        "raid", "trixie", "vm", settings
+    )
+    # An explicit kind wins over the default of the call.
+    assert naming.parse_instance("box:trixie:container", RELEASES, "vm", settings) == HostSpec(
+        "box", "trixie"
+    )
+
+
+@pytest.mark.parametrize(("text", "error"), [("a:trixie:lxc", "unknown kind"), ("a:b:c:d", "NAME:RELEASE")])
+def test_parse_instance_rejects_kinds(text: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        naming.parse_instance(text, RELEASES)
+
+
+def test_fleet_of_vms() -> None:
+    settings = naming.VmSettings(cpus=1)
+    specs = naming.fleet_specs("lab", ["trixie"], 2, "vm", settings)
+    assert specs == [
+        HostSpec("lab-trixie-1", "trixie", "vm", settings),
+        HostSpec("lab-trixie-2", "trixie", "vm", settings),
+    ]
+
+
+def test_host_spec_kinds() -> None:
+    assert HostSpec("a", "trixie", "vm").vm == naming.VmSettings()
+    with pytest.raises(ValueError, match="kind must be one of"):
+        HostSpec("a", "trixie", "lxc")
+    with pytest.raises(ValueError, match="VM settings given for a container"):
+        HostSpec("a", "trixie", "container", naming.VmSettings())
+
+
+@pytest.mark.parametrize(
+    ("text", "mib"),
+    [("256M", 256), ("256", 256), (512, 512), ("1G", 1024), ("1GiB", 1024), ("2g", 2048), ("1048576K", 1024)],
+)
+def test_parse_size_mib(text: str | int, mib: int) -> None:
+    assert naming.parse_size_mib(text) == mib
+
+
+@pytest.mark.parametrize("text", ["", "0", "-1M", "1.5G", "12X", "100K", "M"])
+def test_parse_size_mib_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="size"):
+        naming.parse_size_mib(text)
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ({"disks": -1}, "disks"),
+        ({"disks": 9}, "disks"),
+        ({"disk_size_mib": 0}, "disk size"),
+        ({"memory_mib": 256}, "memory"),
+        ({"cpus": 0}, "cpus"),
+        ({"boot": "warm"}, "boot"),
+        ({"host_ports": (70000,)}, "not a TCP port"),
+        ({"host_ports": (514, 514)}, "repeat"),
+    ],
+)
+def test_vm_settings_are_checked(settings: dict[str, object], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        naming.VmSettings(**settings)  # type: ignore[arg-type]

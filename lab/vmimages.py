@@ -41,6 +41,7 @@ VM_DIR = STATE_DIR / "vm"
 IMAGES_DIR = VM_DIR / "images"
 RUN_DIR = VM_DIR / "run"
 IMAGE_JSON = "image.json"
+SNAPSHOT_MAX_AGE_DAYS = 7.0
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,17 @@ def _ensure_one(release: str, *, force: bool) -> VmBuildResult:
         state = vm_image_state(release)
         target = IMAGES_DIR / vr.image_dir_name(release, state.want)
         if state.image is not None and not force:
+            for digest in state.others:  # older images whose VMs have gone since
+                _remove_old_image(IMAGES_DIR / vr.image_dir_name(release, digest), quiet=True)
+            prune_snapshots(target)
             return VmBuildResult(
                 release, target, state.want, built=False, seconds=0.0, size=_dir_size(target)
+            )
+        if state.image is not None and target.resolve() in images_in_use():
+            users = ", ".join(sorted(vm_users(target)))
+            raise BuildError(
+                f"{release}: not rebuilding {target.name}: lab VMs still use it ({users}); "
+                "run `python -m lab down --name LAB` for them first"
             )
         start = time.monotonic()
         why = "forced" if state.image else ("recipe changed" if state.others else "missing")
@@ -160,20 +170,56 @@ def _ensure_one(release: str, *, force: bool) -> VmBuildResult:
         return VmBuildResult(release, target, state.want, built=True, seconds=seconds, size=size)
 
 
-def images_in_use() -> set[Path]:
-    """Return the image folders that a VM of this checkout (running or not) still uses."""
-    used: set[Path] = set()
+def prune_snapshots(image_dir: Path, max_age_days: float = SNAPSHOT_MAX_AGE_DAYS) -> list[str]:
+    """Remove the image's memory snapshots unused for ``max_age_days`` that no VM sits on.
+
+    A snapshot is made per VM shape (memory, CPUs, disks, QEMU version); shapes nobody
+    asks for any more would otherwise stay until the image is replaced. Returns their keys.
+    """
+    in_use: set[Path] = set()
     for record in RUN_DIR.glob("*/*/vm.json"):
         try:
-            used.add(Path(json.loads(record.read_text())["image"]).resolve())
+            snapshot = json.loads(record.read_text()).get("snapshot", "")
+        except (OSError, ValueError):
+            continue
+        if snapshot:
+            in_use.add(Path(snapshot).resolve())
+    removed: list[str] = []
+    cutoff = time.time() - max_age_days * 86400
+    for meta in sorted((image_dir / "snapshots").glob("*/snapshot.json")):
+        folder = meta.parent
+        if folder.resolve() not in in_use and meta.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
+
+
+def _vm_images() -> dict[Path, Path]:
+    """Return each VM folder of this checkout (running or not) with the image folder it uses."""
+    found: dict[Path, Path] = {}
+    for record in RUN_DIR.glob("*/*/vm.json"):
+        try:
+            found[record.parent] = Path(json.loads(record.read_text())["image"]).resolve()
         except (OSError, ValueError, KeyError):
             continue
-    return used
+    return found
 
 
-def _remove_old_image(directory: Path) -> None:
+def images_in_use() -> set[Path]:
+    """Return the image folders that a VM of this checkout (running or not) still uses."""
+    return set(_vm_images().values())
+
+
+def vm_users(image_dir: Path) -> list[str]:
+    """Return ``lab/host`` of every VM that uses ``image_dir``."""
+    wanted = image_dir.resolve()
+    return [f"{vm.parent.name}/{vm.name}" for vm, image in _vm_images().items() if image == wanted]
+
+
+def _remove_old_image(directory: Path, *, quiet: bool = False) -> None:
     if directory.resolve() in images_in_use():
-        say(f"kept the previous VM image {directory.name} (a lab VM still uses it)")
+        if not quiet:
+            say(f"kept the previous VM image {directory.name} (a lab VM still uses it)")
         return
     shutil.rmtree(directory, ignore_errors=True)
 

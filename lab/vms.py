@@ -67,7 +67,11 @@ echo prepared
 
 @dataclass(frozen=True)
 class VmRecord:
-    """``vm.json``: what ``up`` started, so ``down`` and ``status`` can find it again."""
+    """``vm.json``: what ``up`` started, so ``down`` and ``status`` can find it again.
+
+    ``snapshot`` is the snapshot folder the VM's disks are overlays on (empty after a
+    cold first boot): it must stay while the VM exists.
+    """
 
     lab: str
     host: str
@@ -81,6 +85,7 @@ class VmRecord:
     image: str = ""
     boot: str = "cold"
     started: float = 0.0
+    snapshot: str = ""
 
     def to_json(self) -> str:
         """Serialise for ``vm.json``."""
@@ -429,6 +434,7 @@ def _record(
     pid: int,
     port: int,
     boot: str,
+    snapshot: str,
 ) -> VmRecord:
     assert spec.vm is not None
     record = VmRecord(
@@ -444,6 +450,7 @@ def _record(
         image=str(image.directory),
         boot=boot,
         started=time.time(),
+        snapshot=snapshot,
     )
     atomic_write(directory / VM_JSON, record.to_json())
     return record
@@ -493,6 +500,7 @@ def ensure_snapshot(
     key = qemu.shape_key(machine, qemu_version())
     folder = image.directory / SNAPSHOTS / key
     if (folder / SNAPSHOT_JSON).exists():
+        (folder / SNAPSHOT_JSON).touch()  # last used: see vmimages.prune_snapshots
         return folder
     with file_lock(LOCK_DIR / f"vm-snapshot-{key}.lock"):
         if (folder / SNAPSHOT_JSON).exists():
@@ -587,8 +595,10 @@ def start_vm(
     resource = naming.container_name(lab, checkout, spec.name)
     hostname = naming.hostname_for(spec.name)
     incoming: str | None = None
+    snapshot_dir = ""
     if restart is not None:
         boot = "cold"  # its disks have moved on from any snapshot: boot them
+        snapshot_dir = restart.record.snapshot
     else:
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
@@ -599,6 +609,7 @@ def start_vm(
             for index in range(1, settings.disks + 1):
                 _overlay(directory / qemu.disk_file(index), snapshot / qemu.disk_file(index))
             incoming = str(snapshot / qemu.MEMORY_STATE)
+            snapshot_dir = str(snapshot)
         else:
             _overlay(directory / qemu.ROOT_DISK, image.root_disk)
             _blank_disks(directory, settings)
@@ -608,7 +619,16 @@ def start_vm(
     port, argv, proc = _start(directory, machine, resource, settings.host_ports, incoming)
     pid = _read_pid(directory, proc.pid)
     _record(
-        directory, spec, lab=lab, checkout=checkout, image=image, argv=argv, pid=pid, port=port, boot=boot
+        directory,
+        spec,
+        lab=lab,
+        checkout=checkout,
+        image=image,
+        argv=argv,
+        pid=pid,
+        port=port,
+        boot=boot,
+        snapshot=snapshot_dir,
     )
     pattern = known_hosts_pattern(port)
     set_host_keys(ssh, {pattern: public_key(keys["ssh_host_ed25519_key.pub"].decode())})

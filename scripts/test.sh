@@ -28,7 +28,10 @@ lint() {
 }
 unit() { stage pytest python -m pytest -q tests/unit tests/lab; }
 docs() { stage role-docs python scripts/role_docs.py --check; }
-images() { stage lab-images python -m lab images; }
+images() {
+  stage lab-images python -m lab images
+  stage lab-vm-images python -m lab images --kind vm
+}
 molecule_all() {
   for s in "${SCENARIOS[@]}"; do stage "molecule:$s" molecule test -s "$s"; done
 }

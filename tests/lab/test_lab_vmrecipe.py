@@ -116,3 +116,24 @@ def test_load_image_needs_image_json(tmp_path: Path) -> None:
         tmp_path / "root.qcow2",
         "root=/dev/vda rw",
     )
+
+
+def test_prune_snapshots_keeps_recent_and_used_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    run = tmp_path / "run"
+    monkeypatch.setattr(vmimages, "RUN_DIR", run)
+    image = tmp_path / "images" / "trixie-0123456789abcdef"
+    old = time.time() - 30 * 86400
+    for key in ("recent", "stale", "stale-used"):
+        meta = image / "snapshots" / key / "snapshot.json"
+        meta.parent.mkdir(parents=True)
+        meta.write_text("{}")
+        if key.startswith("stale"):
+            os.utime(meta, (old, old))
+    vm = run / "lab" / "h1"
+    vm.mkdir(parents=True)
+    (vm / "vm.json").write_text(json.dumps({"snapshot": str(image / "snapshots" / "stale-used")}))
+    assert vmimages.prune_snapshots(image) == ["stale"]
+    assert sorted(p.name for p in (image / "snapshots").iterdir()) == ["recent", "stale-used"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,10 @@ def sleeper(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], list[str]
     folder.mkdir()
     argv = [sys.executable, "-c", "import time; time.sleep(60)", "rampart-t-abc123-h1"]
     proc = subprocess.Popen(argv, cwd=folder)
+    # Until the child has exec'd, /proc shows the parent's command line: wait for ours.
+    deadline = time.monotonic() + 10
+    while qemu.process_state(proc.pid, argv, folder) != "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
     yield proc, argv, folder
     proc.kill()
     proc.wait()

@@ -23,7 +23,7 @@ def test_audit_rule_is_loaded_and_fires(host: Any) -> None:
         host.check_output("touch /etc/hosts")
         events = host.run("ausearch --input-logs -k smoke --start recent")
     assert events.rc == 0, events.stderr
-    assert "key=\"smoke\"" in events.stdout
+    assert 'key="smoke"' in events.stdout
 
 
 def test_md_and_extra_disks(host: Any) -> None:

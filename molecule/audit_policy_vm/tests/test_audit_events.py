@@ -16,10 +16,12 @@ from labtest import fresh_login
 
 
 def ausearch(host: Any, *args: str, timeout: float = 20.0) -> str:
-    """ausearch output once it finds something (auditd writes asynchronously), else ''."""
+    """ausearch output once it finds something (auditd writes asynchronously), else ''.
+
+    --input-logs: without a terminal ausearch would read its events from stdin, not the log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        result = host.run("sudo ausearch -i " + " ".join(args))
+        result = host.run("sudo ausearch --input-logs -i " + " ".join(args))
         if result.rc == 0 and "----" in result.stdout:
             return str(result.stdout)
         time.sleep(1)

@@ -589,6 +589,10 @@ def start_vm(
     """
     assert spec.vm is not None
     settings = spec.vm
+    if settings.host_ports and shutil.which("socat") is None:
+        raise RuntimeError(
+            f"{spec.name}: host ports need socat on this host: run ./rampart setup (apt: socat)"
+        )
     directory = vm_dir(lab, spec.name)
     image = require_image(spec.release)
     machine = machine_for(image, settings)

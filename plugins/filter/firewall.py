@@ -1,0 +1,102 @@
+# Copyright: Rampart developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters for the firewall role: compile access lists, render the nftables table, prove access,
+normalise and compare ``nft -j`` output between firewall group members (NET-01..NET-05)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.rampart.hardening.plugins.module_utils.nft import (
+    FirewallError,
+    admits,
+    compile_acl,
+    drift,
+    is_exempt,
+    normalise_table,
+    render_ruleset,
+)
+
+
+def firewall_acl(
+    lists: Any,
+    groups: Any = None,
+    hostvars: Any = None,
+    networks: Any = None,
+    exempt: Any = None,
+) -> dict[str, Any]:
+    """Compile ``{variable name: rules}`` into {rules, shadowed, conflicts, exempt}.
+
+    ``{{ {'firewall_rules': firewall_rules, 'firewall_host_rules': firewall_host_rules}
+    | rampart.hardening.firewall_acl(groups, hostvars, firewall_networks, firewall_rate_exempt) }}``
+    """
+    if not isinstance(lists, Mapping):
+        raise AnsibleFilterError(
+            f"firewall_acl: expected a dict of variable name -> rules, got {type(lists).__name__}"
+        )
+    try:
+        return compile_acl(lists, groups or {}, hostvars or {}, networks or {}, exempt)
+    except FirewallError as exc:
+        raise AnsibleFilterError(f"firewall_acl: {exc}") from exc
+
+
+def firewall_ruleset(acl: Any, settings: Any = None) -> str:
+    """The nft script replacing the role's table, from a compiled access list."""
+    if not isinstance(acl, Mapping) or "rules" not in acl:
+        raise AnsibleFilterError("firewall_ruleset: expected the output of firewall_acl")
+    try:
+        return render_ruleset(acl, settings)
+    except FirewallError as exc:
+        raise AnsibleFilterError(f"firewall_ruleset: {exc}") from exc
+
+
+def firewall_admits(acl: Any, address: Any, port: Any, proto: str = "tcp") -> dict[str, Any]:
+    """{admitted, exempt, reason} for a new connection from ``address`` to ``port``."""
+    if not isinstance(acl, Mapping) or "rules" not in acl:
+        raise AnsibleFilterError("firewall_admits: expected the output of firewall_acl")
+    try:
+        ipaddress.ip_address(str(address))
+        number = int(port)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"firewall_admits: bad address {address!r} or port {port!r}") from exc
+    admitted, reason = admits(acl, str(address), number, proto)
+    return {"admitted": admitted, "exempt": is_exempt(acl, str(address)), "reason": reason}
+
+
+def firewall_normalise(doc: Any, table: str = "rampart", family: str = "inet") -> dict[str, Any] | None:
+    """``nft -j list ruleset`` output (dict or JSON text) reduced to the role's table, comparable."""
+
+    try:
+        parsed = json.loads(doc) if isinstance(doc, str) else doc
+        return normalise_table(parsed, table, family)
+    except ValueError as exc:
+        raise AnsibleFilterError(f"firewall_normalise: {exc}") from exc
+
+
+def firewall_drift(members: Any) -> dict[str, Any]:
+    """{reference, in_sync, drifted} from {host: normalised table}."""
+    if not isinstance(members, Mapping):
+        raise AnsibleFilterError(
+            f"firewall_drift: expected a dict of host -> normalised table, got {members!r}"
+        )
+    try:
+        return drift(dict(members))
+    except ValueError as exc:
+        raise AnsibleFilterError(f"firewall_drift: {exc}") from exc
+
+
+class FilterModule:
+    """rampart.hardening firewall filters."""
+
+    def filters(self) -> dict[str, Callable[..., Any]]:
+        return {
+            "firewall_acl": firewall_acl,
+            "firewall_ruleset": firewall_ruleset,
+            "firewall_admits": firewall_admits,
+            "firewall_normalise": firewall_normalise,
+            "firewall_drift": firewall_drift,
+        }

@@ -26,7 +26,7 @@ ROLES = ("auto", "primary", "replica")
 
 # Normalised name -> the column names servers use for it, newest first.
 COLUMNS = {
-    "connection_name": ("Connection_name",),
+    "connection_name": ("Connection_name", "Channel_name"),
     "io_state": ("Replica_IO_State", "Slave_IO_State"),
     "source_host": ("Source_Host", "Master_Host"),
     "source_port": ("Source_Port", "Master_Port"),
@@ -97,10 +97,14 @@ def _unescape(value: str) -> str | None:
 
 def parse_batch(text: str) -> list[dict[str, str | None]]:
     """Rows of --batch output: a tab-separated header, then one escaped line per row."""
-    lines = [line for line in text.split("\n") if line != ""]
+    # Only the final newline ends the output: an empty line is a row (one empty column).
+    body = text[:-1] if text.endswith("\n") else text
+    lines = body.split("\n") if body else []
     if not lines:
         return []
     header = lines[0].split("\t")
+    if len(lines) == 1:  # an empty result prints nothing, not even the header
+        raise ReplicationOutputError(f"a header without rows: {_excerpt(lines[0])}")
     rows = []
     for number, line in enumerate(lines[1:], start=2):
         cells = line.split("\t")

@@ -4,8 +4,8 @@
 
 Pure functions on strings and dicts, standard library only: the pg_replication_info module
 and the replication_health role's timer script (which ships a copy of this file) use the same
-query and the same decisions. The query returns one JSON document, so the target needs only
-`psql`, no Python database driver.
+query and the same decisions (alerts are formatted by health_alert). The query returns one
+JSON document, so the target needs only `psql`, no Python database driver.
 """
 
 from __future__ import annotations
@@ -154,13 +154,6 @@ def human_bytes(count: int) -> str:
         if size < 1024:
             break
     return f"{count} bytes ({size:.1f} {unit})"
-
-
-def alert_line(control: str, host: str, status: str, detail: str) -> str:
-    """The structured syslog message (tag rampart-health) for the central collector:
-    key=value fields, the detail double-quoted with its quotes and backslashes escaped."""
-    escaped = detail.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-    return f'control={control} host={host} status={status} detail="{escaped}"'
 
 
 def _standby_name(standby: dict[str, Any]) -> str:

@@ -135,7 +135,9 @@ summary:
   returned: always
   type: str
 alert:
-  description: The structured message for syslog (key=value, control=STO-02) describing the result.
+  description:
+    - The structured syslog message describing the result, as every rampart health check writes
+      it (control=STO-02 host= status=ok or fail detail="..."); empty when no server is installed.
   returned: always
   type: str
 """
@@ -145,6 +147,7 @@ from pathlib import Path
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.rampart.hardening.plugins.module_utils.health_alert import format_alert
 from ansible_collections.rampart.hardening.plugins.module_utils.mysql_replication import (
     REPLICAS_QUERY,
     STATUS_STATEMENTS,
@@ -155,7 +158,6 @@ from ansible_collections.rampart.hardening.plugins.module_utils.mysql_replicatio
     parse_status,
     summary,
 )
-from ansible_collections.rampart.hardening.plugins.module_utils.pg_replication import alert_line
 
 SERVERS = ("/usr/sbin/mariadbd", "/usr/sbin/mysqld")
 
@@ -168,6 +170,10 @@ ARGUMENT_SPEC: dict[str, Any] = {
 }
 
 
+def server_installed() -> bool:
+    return any(Path(path).exists() for path in SERVERS)
+
+
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
@@ -175,7 +181,7 @@ def main() -> None:
     if params["max_lag_seconds"] < 0:
         module.fail_json(msg=f"max_lag_seconds must not be negative (got {params['max_lag_seconds']})")
     empty: dict[str, Any] = {"changed": False, "channels": [], "replica_hosts": [], "missing_replicas": []}
-    if not any(Path(path).exists() for path in SERVERS):
+    if not server_installed():
         module.exit_json(
             **empty,
             installed=False,
@@ -183,7 +189,7 @@ def main() -> None:
             problems=[],
             healthy=True,
             summary="no MariaDB or MySQL server is installed",
-            alert=alert_line("STO-02", host, "not_applicable", "no MariaDB or MySQL server is installed"),
+            alert="",
             msg=f"no MariaDB or MySQL server is installed on {host} ({' or '.join(SERVERS)})",
         )
     mysql = module.get_bin_path("mariadb") or module.get_bin_path("mysql", required=True)
@@ -237,7 +243,7 @@ def main() -> None:
         "problems": problems,
         "healthy": not problems,
         "summary": evidence,
-        "alert": alert_line("STO-02", host, "fail" if problems else "pass", "; ".join(problems) or evidence),
+        "alert": format_alert("STO-02", host, "fail" if problems else "ok", "; ".join(problems) or evidence),
     }
     if problems and params["fail_on_problems"]:
         module.fail_json(msg=f"MariaDB/MySQL replication on {host}: " + "; ".join(problems), **result)

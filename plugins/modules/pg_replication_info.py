@@ -180,7 +180,9 @@ summary:
   returned: always
   type: str
 alert:
-  description: The structured message for syslog (key=value, control=STO-02) describing the result.
+  description:
+    - The structured syslog message describing the result, as every rampart health check writes
+      it (control=STO-02 host= status=ok or fail detail="..."); empty when no server is installed.
   returned: always
   type: str
   sample: control=STO-02 host=d1 status=fail detail="standby db2 is not connected"
@@ -193,9 +195,9 @@ from pathlib import Path
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.rampart.hardening.plugins.module_utils.health_alert import format_alert
 from ansible_collections.rampart.hardening.plugins.module_utils.pg_replication import (
     ReplicationOutputError,
-    alert_line,
     evaluate,
     parse_status,
     psql_argv,
@@ -217,6 +219,10 @@ ARGUMENT_SPEC: dict[str, Any] = {
 }
 
 
+def server_installed() -> bool:
+    return any(Path("/").glob(SERVER_GLOB.lstrip("/")))
+
+
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
@@ -226,7 +232,7 @@ def main() -> None:
             f"(got {params['max_lag_bytes']} and {params['max_lag_seconds']})"
         )
     host = socket.gethostname()
-    if not any(Path("/").glob(SERVER_GLOB.lstrip("/"))):
+    if not server_installed():
         module.exit_json(
             changed=False,
             installed=False,
@@ -238,7 +244,7 @@ def main() -> None:
             problems=[],
             healthy=True,
             summary="no PostgreSQL server is installed",
-            alert=alert_line("STO-02", host, "not_applicable", "no PostgreSQL server is installed"),
+            alert="",
             msg=f"no PostgreSQL server is installed on {host} ({SERVER_GLOB} matches nothing)",
         )
     argv = psql_argv(module.get_bin_path("psql", required=True), params["port"], params["database"])
@@ -280,7 +286,7 @@ def main() -> None:
         "problems": problems,
         "healthy": not problems,
         "summary": evidence,
-        "alert": alert_line("STO-02", host, "fail" if problems else "pass", "; ".join(problems) or evidence),
+        "alert": format_alert("STO-02", host, "fail" if problems else "ok", "; ".join(problems) or evidence),
     }
     if status["role"] == "standby":
         result["lag_seconds"] = standby_lag_seconds(status["replay"] or {})

@@ -5,8 +5,9 @@
 
 Runs the same SQL and the same decisions as the pg_replication_info and mysql_replication_info
 modules - it imports the module_utils files the role copies next to it - and logs the result
-through syslog with a stable tag: a failure at daemon.err (forwarded to the central collector),
-a pass at daemon.info (stays local, shows the check is alive). Exit 0 pass, 1 fail, 2 error.
+through syslog with health_alert (tag rampart-health, facility daemon): a failure at err, which
+log_forwarder sends to the central collector, a pass as status=ok at notice (it shows the check
+is alive). Exit 0 pass, 1 fail, 2 when the check could not run (logged as a failure too).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 # The module_utils copies the role installs next to this script.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import health_alert
 import mysql_replication
 import pg_replication
 
@@ -67,10 +69,6 @@ def check_mysql(args: argparse.Namespace) -> tuple[list[str], str]:
     return problems, mysql_replication.summary(rows, hosts)
 
 
-def log(tag: str, priority: str, line: str) -> None:
-    subprocess.run(["logger", "-t", tag, "-p", priority, "--", line], check=True)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", choices=("postgresql", "mysql"), required=True)
@@ -80,23 +78,18 @@ def main() -> int:
     parser.add_argument("--max-lag-seconds", type=float, default=300)
     parser.add_argument("--port", type=int, default=5432)
     parser.add_argument("--defaults-file")
-    parser.add_argument("--tag", default="rampart-health")
     args = parser.parse_args()
     host = socket.gethostname()
     try:
         check = check_postgresql if args.backend == "postgresql" else check_mysql
         problems, evidence = check(args)
     except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
-        log(
-            args.tag,
-            "daemon.err",
-            pg_replication.alert_line(CONTROL, host, "error", f"the check could not run: {exc}"),
-        )
+        health_alert.send_alert(CONTROL, host, "fail", f"the check could not run: {exc}")
         return 2
     if problems:
-        log(args.tag, "daemon.err", pg_replication.alert_line(CONTROL, host, "fail", "; ".join(problems)))
+        health_alert.send_alert(CONTROL, host, "fail", "; ".join(problems))
         return 1
-    log(args.tag, "daemon.info", pg_replication.alert_line(CONTROL, host, "pass", evidence))
+    health_alert.send_alert(CONTROL, host, "ok", evidence)
     return 0
 
 

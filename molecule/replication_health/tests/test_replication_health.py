@@ -1,0 +1,205 @@
+"""STO-02 / MON-01 end to end on a PostgreSQL primary and a streaming standby (Debian 13, PostgreSQL 17).
+
+Healthy replication passes; paused replay plus writes on the primary push the lag over the
+1 MiB threshold, so the module fails naming the standby and the lag and the timer's check logs
+the alert under the rampart-health tag; a stopped standby is reported missing by the primary.
+Every test leaves replication streaming again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testinfra
+from testinfra.modules.ansible import AnsibleException
+
+testinfra_hosts = ["ansible://pg-primary"]
+
+STANDBY = "pg-standby"
+SERVICE = "rampart-replication-health.service"
+MODULE = "rampart.hardening.pg_replication_info"
+LIMIT = 1048576  # replication_health_max_lag_bytes in converge.yml
+MISSING = f"standby {STANDBY} is not connected (not in pg_stat_replication)"
+
+
+@pytest.fixture(scope="module")
+def standby() -> Any:
+    return testinfra.get_host(
+        f"ansible://{STANDBY}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}"
+    )
+
+
+def sql(host: Any, statement: str) -> str:
+    out: str = host.check_output(f"sudo -u postgres psql -X -A -t -q -c {shlex.quote(statement)}")
+    return out.strip()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(1)
+    return False
+
+
+def streaming(primary: Any) -> bool:
+    """The standby is connected and has replayed everything the primary wrote."""
+    lag = sql(
+        primary,
+        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) FROM pg_stat_replication "
+        f"WHERE application_name = '{STANDBY}' AND state = 'streaming'",
+    )
+    return lag == "0"
+
+
+def check(host: Any, **args: Any) -> dict[str, Any]:
+    """Run the module on the host through Ansible (in check mode: it only reads)."""
+    argv = " ".join(f"{k}={v}" for k, v in args.items())
+    try:
+        result: dict[str, Any] = host.ansible(MODULE, argv, become=True, check=True)
+    except AnsibleException as exc:
+        failed: dict[str, Any] = exc.result
+        return failed
+    return result
+
+
+def alerts(host: Any, since: str) -> list[str]:
+    out: str = host.check_output(f"sudo journalctl -t rampart-health -o cat --no-pager --since '{since}'")
+    return out.splitlines()
+
+
+def run_timer_check(host: Any) -> tuple[int, str]:
+    """Start the timer's service once (as the timer would) and return its exit status and alert."""
+    since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
+    time.sleep(1)
+    host.run(f"sudo systemctl start {SERVICE}")  # a oneshot: returns when the check has finished
+    status = int(host.check_output(f"systemctl show -P ExecMainStatus {SERVICE}"))
+    lines = alerts(host, since)
+    assert len(lines) == 1, lines
+    return status, lines[0]
+
+
+@pytest.fixture
+def paused(host: Any, standby: Any) -> Iterator[None]:
+    """Replay paused on the standby and ~8 MB written on the primary; resumed afterwards."""
+    assert wait_for(lambda: streaming(host))
+    sql(standby, "SELECT pg_wal_replay_pause()")
+    try:
+        sql(host, "CREATE TABLE IF NOT EXISTS lag_fill (n int, pad text)")
+        sql(host, "INSERT INTO lag_fill SELECT g, repeat('x', 60) FROM generate_series(1, 80000) g")
+        assert wait_for(
+            lambda: (
+                int(
+                    sql(
+                        host,
+                        "SELECT max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn))"
+                        " FROM pg_stat_replication",
+                    )
+                    or 0
+                )
+                > LIMIT
+            )
+        )
+        yield
+    finally:
+        sql(standby, "SELECT pg_wal_replay_resume()")
+        assert wait_for(lambda: streaming(host))
+
+
+@pytest.fixture
+def standby_stopped(host: Any, standby: Any) -> Iterator[None]:
+    assert wait_for(lambda: streaming(host))
+    standby.check_output("sudo systemctl stop postgresql.service")
+    try:
+        assert wait_for(lambda: sql(host, "SELECT count(*) FROM pg_stat_replication") == "0")
+        yield
+    finally:
+        standby.check_output("sudo systemctl start postgresql.service")
+        assert wait_for(lambda: streaming(host))
+
+
+def test_converge_reported_pass_on_both() -> None:
+    reports = Path(os.environ["RAMPART_REPORT_DIR"])
+    for name in ("pg-primary", STANDBY):
+        control = json.loads((reports / f"{name}.json").read_text())["controls"]["STO-02"]
+        assert control["status"] == "pass", control
+
+
+def test_healthy_primary_passes(host: Any) -> None:
+    assert wait_for(lambda: streaming(host))
+    result = check(host, expected_standbys=STANDBY, max_lag_bytes=LIMIT)
+    assert not result.get("failed"), result.get("msg")
+    assert result["role"] == "primary"
+    assert [s["application_name"] for s in result["standbys"]] == [STANDBY]
+    assert result["standbys"][0]["state"] == "streaming"
+
+
+def test_healthy_standby_passes(standby: Any) -> None:
+    result = check(standby, max_lag_bytes=LIMIT)
+    assert not result.get("failed"), result.get("msg")
+    assert (result["role"], result["receiver"]["status"]) == ("standby", "streaming")
+
+
+@pytest.mark.parametrize("target", ["pg-primary", STANDBY])
+def test_timer_check_passes_and_logs_locally(host: Any, standby: Any, target: str) -> None:
+    status, line = run_timer_check(host if target == "pg-primary" else standby)
+    assert status == 0
+    assert line.startswith(f"control=STO-02 host={target} status=ok detail=")
+
+
+def test_timer_is_scheduled(host: Any) -> None:
+    assert host.service("rampart-replication-health.timer").is_enabled
+    assert host.service("rampart-replication-health.timer").is_running
+
+
+@pytest.mark.usefixtures("paused")
+def test_lag_over_the_threshold_fails_naming_the_standby_and_the_lag(host: Any) -> None:
+    result = check(host, expected_standbys=STANDBY, max_lag_bytes=LIMIT)
+    assert result.get("failed") is True
+    assert re.search(
+        rf"PostgreSQL replication on pg-primary: standby {STANDBY} \([0-9.]+\) replay lag is [0-9]+ bytes "
+        r"\([0-9.]+ MiB\), over the limit of 1048576 bytes \(1\.0 MiB\)",
+        result["msg"],
+    ), result["msg"]
+
+
+@pytest.mark.usefixtures("paused")
+def test_lag_alert_reaches_the_journal_with_the_tag(host: Any) -> None:
+    status, line = run_timer_check(host)
+    assert status == 1
+    assert re.match(
+        rf'control=STO-02 host=pg-primary status=fail detail="standby {STANDBY} \([0-9.]+\) '
+        r"replay lag is [0-9]+ bytes",
+        line,
+    ), line
+    priority = host.check_output("sudo journalctl -t rampart-health -n 1 -o json --no-pager")
+    assert json.loads(priority)["PRIORITY"] == "3"  # err: log_forwarder sends it to the collector
+
+
+@pytest.mark.usefixtures("paused")
+def test_paused_standby_fails_on_its_own(standby: Any) -> None:
+    status, line = run_timer_check(standby)
+    assert status == 1
+    assert line.startswith(
+        f"control=STO-02 host={STANDBY} status=fail "
+        'detail="WAL replay is paused (SELECT pg_wal_replay_resume() resumes it)'
+    )
+
+
+@pytest.mark.usefixtures("standby_stopped")
+def test_stopped_standby_is_reported_missing(host: Any) -> None:
+    result = check(host, expected_standbys=STANDBY)
+    assert result.get("failed") is True
+    assert result["msg"] == f"PostgreSQL replication on pg-primary: {MISSING}"
+    status, line = run_timer_check(host)
+    assert status == 1
+    assert line == (f'control=STO-02 host=pg-primary status=fail detail="{MISSING}"')

@@ -19,6 +19,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.nft import (
     is_exempt,
     normalise_table,
     render_ruleset,
+    ruleset_hash_of,
 )
 
 
@@ -67,6 +68,11 @@ def firewall_admits(acl: Any, address: Any, port: Any, proto: str = "tcp") -> di
     return {"admitted": admitted, "exempt": is_exempt(acl, str(address)), "reason": reason}
 
 
+def firewall_ruleset_hash(text: Any) -> str | None:
+    """The rampart SHA-256 in a rendered ruleset or in ``nft list table`` output (None when absent)."""
+    return ruleset_hash_of(str(text or ""))
+
+
 def firewall_normalise(doc: Any, table: str = "rampart", family: str = "inet") -> dict[str, Any] | None:
     """``nft -j list ruleset`` output (dict or JSON text) reduced to the role's table, comparable."""
 
@@ -97,6 +103,7 @@ class FilterModule:
             "firewall_acl": firewall_acl,
             "firewall_ruleset": firewall_ruleset,
             "firewall_admits": firewall_admits,
+            "firewall_ruleset_hash": firewall_ruleset_hash,
             "firewall_normalise": firewall_normalise,
             "firewall_drift": firewall_drift,
         }

@@ -19,7 +19,7 @@ description:
     O(state=absent) removes the given elements; O(state=exact) makes the set hold exactly the given
     addresses (flush and add in one transaction, so the set is never seen empty);
     O(state=list) only reads.
-  - Addresses come from O(elements) and from the file O(path) (one address or network per line,
+  - Addresses come from O(elements) and from the files O(paths) (one address or network per line,
     C(#) comments; for block lists of any size). Both sides are compared as merged networks, so an
     interval set that nft merged (C(auto-merge)) is still recognised as current.
   - Every address is validated before anything changes; an error names the line or item.
@@ -55,9 +55,12 @@ options:
     type: list
     elements: str
     default: []
-  path:
-    description: A file on the managed host with one address or network per line.
-    type: path
+  paths:
+    description: Files on the managed host with one address or network per line (C(#) starts a comment).
+    type: list
+    elements: path
+    default: []
+    aliases: [path]
   state:
     description: What to do with the elements (see the description).
     type: str
@@ -93,7 +96,7 @@ EXAMPLES = r"""
 - name: NET-03 | Load the block list into the IPv4 block-list set
   rampart.hardening.nft_set:
     name: blocklist_v4
-    path: /etc/rampart/blocklist.txt
+    paths: [/etc/rampart/firewall/blocklist.d/spamhaus-drop.txt]
     state: exact
     skip_other_family: true
     protect: ["{{ controller_address }}"]
@@ -131,7 +134,7 @@ removed_count:
   returned: always
   type: int
 count:
-  description: How many merged networks the set held before this call.
+  description: How many merged networks the set holds after this call (in check mode, would hold).
   returned: always
   type: int
 elements:
@@ -161,7 +164,7 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "table": {"type": "str", "default": "rampart"},
     "family": {"type": "str", "default": "inet", "choices": ["inet", "ip", "ip6", "bridge", "arp", "netdev"]},
     "elements": {"type": "list", "elements": "str", "default": []},
-    "path": {"type": "path"},
+    "paths": {"type": "list", "elements": "path", "default": [], "aliases": ["path"]},
     "state": {"type": "str", "default": "present", "choices": ["present", "absent", "exact", "list"]},
     "timeout": {"type": "int"},
     "skip_other_family": {"type": "bool", "default": False},
@@ -188,8 +191,7 @@ def text(net: Network) -> str:
 
 def parse_wanted(module: AnsibleModule, version: int, interval: bool) -> list[Network]:
     sources: list[tuple[str, str]] = [(f"elements[{i}]", e) for i, e in enumerate(module.params["elements"])]
-    path = module.params["path"]
-    if path:
+    for path in module.params["paths"]:
         try:
             with Path(path).open(encoding="utf-8") as handle:
                 for number, line in enumerate(handle, 1):
@@ -279,6 +281,22 @@ def plan(
     return added, removed, f"flush set {target}\n" + element_lines("add", target, elements_, suffix)
 
 
+def after(
+    p: dict[str, Any],
+    current: list[Network],
+    wanted: list[Network],
+    added: list[Network],
+    removed: list[Network],
+) -> list[Network]:
+    """The set's merged networks once the change is made."""
+    if p["state"] == "exact":
+        return collapse(wanted)
+    if p["state"] == "absent":
+        gone = set(removed)
+        return collapse([n for n in current if n not in gone])
+    return collapse(current + added)
+
+
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
@@ -337,7 +355,7 @@ def main() -> None:
         removed=[text(n) for n in removed[:SHOWN]],
         added_count=len(added),
         removed_count=len(removed),
-        count=len(merged_current),
+        count=len(after(p, current, wanted, added, removed)),
         diff=diff,
     )
 

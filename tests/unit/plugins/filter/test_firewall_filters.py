@@ -14,6 +14,7 @@ from ansible_collections.rampart.hardening.plugins.filter.firewall import (
     firewall_drift,
     firewall_normalise,
     firewall_ruleset,
+    firewall_ruleset_hash,
 )
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "nft" / "bookworm"
@@ -25,6 +26,7 @@ def test_filters_are_registered() -> None:
     assert set(FilterModule().filters()) == {
         "firewall_acl",
         "firewall_ruleset",
+        "firewall_ruleset_hash",
         "firewall_admits",
         "firewall_normalise",
         "firewall_drift",
@@ -69,3 +71,11 @@ def test_normalise_takes_text_and_drift_compares() -> None:
         firewall_normalise("{}")
     with pytest.raises(AnsibleFilterError, match="firewall_drift: no members"):
         firewall_drift({})
+
+
+def test_ruleset_hash_from_the_kernel_listing() -> None:
+    listing = (FIXTURES / "list_table.txt").read_text()
+    rendered = (FIXTURES.parent / "ruleset.nft").read_text()
+    assert firewall_ruleset_hash(listing) == firewall_ruleset_hash(rendered) is not None
+    assert firewall_ruleset_hash("") is None
+    assert firewall_ruleset_hash(None) is None

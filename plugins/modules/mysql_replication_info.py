@@ -69,6 +69,9 @@ options:
 notes:
   - Run as root (or give O(defaults_file)); the user needs REPLICATION CLIENT (or REPLICA MONITOR)
     and PROCESS.
+  - A primary notices that a replica went away only when it next sends it an event (its binlog
+    dump thread lingers until then; MariaDB 10.11 took a few writes), so on an idle primary a
+    stopped replica may still count as connected. The replica's own check reports it at once.
 seealso:
   - name: SHOW REPLICA STATUS (MariaDB)
     description: The columns this module reads.

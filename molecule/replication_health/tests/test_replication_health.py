@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shlex
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,6 @@ from typing import Any
 
 import pytest
 import testinfra
-from testinfra.modules.ansible import AnsibleException
 
 testinfra_hosts = ["ansible://pg-primary"]
 
@@ -61,15 +61,17 @@ def streaming(primary: Any) -> bool:
     return lag == "0"
 
 
-def check(host: Any, **args: Any) -> dict[str, Any]:
-    """Run the module on the host through Ansible (in check mode: it only reads)."""
-    argv = " ".join(f"{k}={v}" for k, v in args.items())
-    try:
-        result: dict[str, Any] = host.ansible(MODULE, argv, become=True, check=True)
-    except AnsibleException as exc:
-        failed: dict[str, Any] = exc.result
-        return failed
-    return result
+def check(name: str, **args: Any) -> tuple[int, dict[str, Any]]:
+    """Run the module through `ansible`, as an operator would (in check mode: it only reads);
+    its exit status (2 when the module fails) and its result."""
+    argv = ["ansible", "-i", os.environ["MOLECULE_INVENTORY_FILE"], name, "--become", "--check"]
+    argv += ["-m", MODULE, "-a", " ".join(f"{k}={v}" for k, v in args.items())]
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=180, env=env, check=False)
+    head, _, body = done.stdout.partition(" => ")
+    assert head.startswith(name), done.stdout + done.stderr
+    result: dict[str, Any] = json.loads(body)
+    return done.returncode, result
 
 
 def alerts(host: Any, since: str) -> list[str]:
@@ -136,16 +138,16 @@ def test_converge_reported_pass_on_both() -> None:
 
 def test_healthy_primary_passes(host: Any) -> None:
     assert wait_for(lambda: streaming(host))
-    result = check(host, expected_standbys=STANDBY, max_lag_bytes=LIMIT)
-    assert not result.get("failed"), result.get("msg")
+    rc, result = check("pg-primary", expected_standbys=STANDBY, max_lag_bytes=LIMIT)
+    assert rc == 0, result["msg"]
     assert result["role"] == "primary"
     assert [s["application_name"] for s in result["standbys"]] == [STANDBY]
     assert result["standbys"][0]["state"] == "streaming"
 
 
-def test_healthy_standby_passes(standby: Any) -> None:
-    result = check(standby, max_lag_bytes=LIMIT)
-    assert not result.get("failed"), result.get("msg")
+def test_healthy_standby_passes() -> None:
+    rc, result = check(STANDBY, max_lag_bytes=LIMIT)
+    assert rc == 0, result["msg"]
     assert (result["role"], result["receiver"]["status"]) == ("standby", "streaming")
 
 
@@ -163,8 +165,8 @@ def test_timer_is_scheduled(host: Any) -> None:
 
 @pytest.mark.usefixtures("paused")
 def test_lag_over_the_threshold_fails_naming_the_standby_and_the_lag(host: Any) -> None:
-    result = check(host, expected_standbys=STANDBY, max_lag_bytes=LIMIT)
-    assert result.get("failed") is True
+    rc, result = check("pg-primary", expected_standbys=STANDBY, max_lag_bytes=LIMIT)
+    assert (rc, result["failed"]) == (2, True)
     assert re.search(
         rf"PostgreSQL replication on pg-primary: standby {STANDBY} \([0-9.]+\) replay lag is [0-9]+ bytes "
         r"\([0-9.]+ MiB\), over the limit of 1048576 bytes \(1\.0 MiB\)",
@@ -197,9 +199,65 @@ def test_paused_standby_fails_on_its_own(standby: Any) -> None:
 
 @pytest.mark.usefixtures("standby_stopped")
 def test_stopped_standby_is_reported_missing(host: Any) -> None:
-    result = check(host, expected_standbys=STANDBY)
-    assert result.get("failed") is True
+    rc, result = check("pg-primary", expected_standbys=STANDBY)
+    assert (rc, result["failed"]) == (2, True)
     assert result["msg"] == f"PostgreSQL replication on pg-primary: {MISSING}"
     status, line = run_timer_check(host)
     assert status == 1
     assert line == (f'control=STO-02 host=pg-primary status=fail detail="{MISSING}"')
+
+
+def test_host_without_database_is_not_applicable() -> None:
+    report = json.loads((Path(os.environ["RAMPART_REPORT_DIR"]) / "no-database.json").read_text())
+    control = report["controls"]["STO-02"]
+    assert (control["status"], control["reason"]) == (
+        "not_applicable",
+        "no PostgreSQL server is installed on this host",
+    )
+    other = testinfra.get_host(
+        f"ansible://no-database?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}"
+    )
+    assert not other.file("/etc/systemd/system/rampart-replication-health.timer").exists
+    assert not other.file("/usr/local/lib/rampart-health/replication").exists
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            "replication_health_timer_interval=often",
+            "replication_health_timer_interval must be a systemd time span",
+        ),
+        ("replication_health_max_lag_bytes=-1", "must not be negative (got -1 and 60)"),
+        (
+            "replication_health_backend=oracle",
+            "value of replication_health_backend must be one of: postgresql, mysql",
+        ),
+    ],
+)
+def test_bad_input_is_refused_before_anything_changes(
+    host: Any, tmp_path: Path, extra: str, message: str
+) -> None:
+    unit = "/etc/systemd/system/rampart-replication-health.service"
+    before = host.file(unit).sha256sum
+    argv = [
+        "ansible-playbook",
+        "-i",
+        os.environ["MOLECULE_INVENTORY_FILE"],
+        "--limit",
+        "pg-primary",
+        "-e",
+        extra,
+    ]
+    argv.append(str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"))
+    env = {
+        **os.environ,
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "RAMPART_REPORT_DIR": str(tmp_path),
+    }
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert done.returncode == 2
+    assert message in " ".join(done.stdout.split()), done.stdout
+    assert "changed=0" in done.stdout
+    assert host.file(unit).sha256sum == before

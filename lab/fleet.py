@@ -230,6 +230,7 @@ def _create(lab: Lab, spec: naming.HostSpec, name: str, mode: str) -> None:
         *network,
         "--publish",
         "127.0.0.1::22",
+        *[arg for pair in spec.publish for arg in ("--publish", f"127.0.0.1:{pair[0]}:{pair[1]}")],
         r.image_name(spec.release),
         "/sbin/init",
     )

@@ -96,12 +96,15 @@ class HostSpec:
     """A host the caller asked for: its inventory name, Debian release and kind.
 
     ``kind`` is ``container`` (podman) or ``vm`` (QEMU); VMs carry their ``vm`` settings.
+    A container may ``publish`` (host port, container port) pairs on the host's 127.0.0.1,
+    so that a VM (through its ``host_ports``) reaches a service in it.
     """
 
     name: str
     release: str
     kind: str = "container"
     vm: VmSettings | None = None
+    publish: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -110,6 +113,17 @@ class HostSpec:
             object.__setattr__(self, "vm", VmSettings())
         if self.kind == "container" and self.vm is not None:
             raise ValueError(f"{self.name}: VM settings given for a container")
+        if self.kind == "vm" and self.publish:
+            raise ValueError(
+                f"{self.name}: publish applies to containers (a VM reaches the host with host_ports)"
+            )
+        for host_port, container_port in self.publish:
+            for port in (host_port, container_port):
+                if not 1 <= port <= 65535:
+                    raise ValueError(f"{self.name}: {port} is not a TCP port")
+        hosts = [host_port for host_port, _ in self.publish]
+        if len(set(hosts)) != len(hosts):
+            raise ValueError(f"{self.name}: published host ports repeat: {hosts}")
 
 
 def checkout_id(root: Path) -> str:

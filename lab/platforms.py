@@ -7,6 +7,7 @@ makes it a QEMU VM (default ``container``), shaped by the VM keys below.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -14,7 +15,10 @@ from lab import naming
 
 # Keys a platform may carry. Molecule's own (groups, children) are allowed and ignored here.
 VM_KEYS: tuple[str, ...] = ("disks", "disk_size", "memory", "cpus", "boot", "host_ports")
-KNOWN_KEYS: frozenset[str] = frozenset(("name", "release", "kind", "groups", "children", *VM_KEYS))
+CONTAINER_KEYS: tuple[str, ...] = ("publish",)
+KNOWN_KEYS: frozenset[str] = frozenset(
+    ("name", "release", "kind", "groups", "children", *VM_KEYS, *CONTAINER_KEYS)
+)
 
 
 def _int(platform: str, key: str, value: object) -> int:
@@ -47,6 +51,25 @@ def vm_settings(platform: str, data: Mapping[str, Any]) -> naming.VmSettings:
         raise ValueError(f"platform {platform!r}: {exc}") from None
 
 
+def published_ports(platform: str, data: Mapping[str, Any]) -> tuple[tuple[int, int], ...]:
+    """``publish: ["46514:6514"]`` -> ((46514, 6514),): host loopback port, container port."""
+    entries = data.get("publish", [])
+    if not isinstance(entries, list):
+        raise ValueError(f"platform {platform!r}: publish must be a list of 'HOSTPORT:PORT', not {entries!r}")
+    pairs: list[tuple[int, int]] = []
+    for entry in entries:
+        fields = str(entry).split(":")
+        if len(fields) != 2:
+            raise ValueError(f"platform {platform!r}: publish entry {entry!r} is not 'HOSTPORT:PORT'")
+        pair = (_int(platform, "publish", fields[0]), _int(platform, "publish", fields[1]))
+        if not all(1 <= port <= 65535 for port in pair):
+            raise ValueError(f"platform {platform!r}: publish entry {entry!r} names a port outside 1-65535")
+        if pair[0] in (host for host, _ in pairs):
+            raise ValueError(f"platform {platform!r}: publish names host port {pair[0]} twice")
+        pairs.append(pair)
+    return tuple(pairs)
+
+
 def parse_platforms(data: object, releases: Iterable[str]) -> list[naming.HostSpec]:
     """Turn Molecule's platform list into host specs; raise ValueError naming the bad platform."""
     known = tuple(releases)
@@ -74,11 +97,15 @@ def parse_platforms(data: object, releases: Iterable[str]) -> list[naming.HostSp
                 f"platform {name!r}: kind must be one of {', '.join(naming.KINDS)}, not {kind!r}"
             )
         if kind == "vm":
+            container_only = sorted(set(item) & set(CONTAINER_KEYS))
+            if container_only:
+                raise ValueError(f"platform {name!r}: {', '.join(container_only)} only apply to containers")
             spec = naming.parse_instance(f"{name}:{release}", known, "vm", vm_settings(name, item))
         else:
             vm_only = sorted(set(item) & set(VM_KEYS))
             if vm_only:
                 raise ValueError(f"platform {name!r}: {', '.join(vm_only)} only apply to kind: vm")
             spec = naming.parse_instance(f"{name}:{release}", known)
+            spec = dataclasses.replace(spec, publish=published_ports(name, item))
         specs.append(spec)
     return naming.check_unique(specs)

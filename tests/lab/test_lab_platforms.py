@@ -32,6 +32,13 @@ def test_vm_platforms_with_their_settings() -> None:
     ]
 
 
+def test_containers_publish_ports_on_the_host_loopback() -> None:
+    platforms = [{"name": "collector", "release": "trixie", "publish": ["46514:6514", "8080:80"]}]
+    assert parse_platforms(platforms, RELEASES) == [
+        HostSpec("collector", "trixie", publish=((46514, 6514), (8080, 80)))
+    ]
+
+
 @pytest.mark.parametrize(
     ("platforms", "error"),
     [
@@ -51,6 +58,15 @@ def test_vm_platforms_with_their_settings() -> None:
         ([{"name": "a", "release": "bookworm", "kind": "vm", "boot": "warm"}], "'a': boot must be"),
         ([{"name": "a", "release": "bookworm", "kind": "vm", "host_ports": 514}], "'a': host_ports must be"),
         ([{"name": "a", "release": "bookworm", "kind": "vm", "host_ports": [0]}], "'a': host port 0"),
+        ([{"name": "a", "release": "bookworm", "publish": "1:2"}], "'a': publish must be a list"),
+        ([{"name": "a", "release": "bookworm", "publish": ["6514"]}], "'a': publish entry '6514' is not"),
+        ([{"name": "a", "release": "bookworm", "publish": ["x:1"]}], "'a': publish must be a whole"),
+        (
+            [{"name": "a", "release": "bookworm", "publish": ["70000:1"]}],
+            "'a': publish entry '70000:1' names",
+        ),
+        ([{"name": "a", "release": "bookworm", "publish": ["5:1", "5:2"]}], "'a': publish names host port 5"),
+        ([{"name": "a", "release": "bookworm", "kind": "vm", "publish": ["5:1"]}], "'a': publish only apply"),
         (
             [{"name": "a_b", "release": "bookworm"}, {"name": "a-b", "release": "trixie", "kind": "vm"}],
             "same hostname",

@@ -25,8 +25,9 @@ description:
     in C(information_schema.PROCESSLIST); every address in O(expected_replicas) must be among
     them, and with none expected at least one replica must be connected.
   - With O(fail_on_problems) the module fails with every problem in its message; otherwise it
-    returns them in RV(problems). When no server is installed (no C(mariadbd) or C(mysqld)) it
-    returns RV(installed) false and no problems.
+    returns them in RV(problems) - and a server that cannot be asked is then the one problem.
+  - When no server is installed (no C(mariadbd) or C(mysqld)) it returns RV(installed) false
+    and no problems.
 author:
   - Rampart developers
 extends_documentation_fragment:
@@ -183,12 +184,17 @@ def main() -> None:
     host = socket.gethostname()
     if params["max_lag_seconds"] < 0:
         module.fail_json(msg=f"max_lag_seconds must not be negative (got {params['max_lag_seconds']})")
-    empty: dict[str, Any] = {"changed": False, "channels": [], "replica_hosts": [], "missing_replicas": []}
+    empty: dict[str, Any] = {
+        "changed": False,
+        "role": None,
+        "channels": [],
+        "replica_hosts": [],
+        "missing_replicas": [],
+    }
     if not server_installed():
         module.exit_json(
             **empty,
             installed=False,
-            role=None,
             problems=[],
             healthy=True,
             summary="no MariaDB or MySQL server is installed",
@@ -196,6 +202,21 @@ def main() -> None:
             msg=f"no MariaDB or MySQL server is installed on {host} ({' or '.join(SERVERS)})",
         )
     mysql = module.get_bin_path("mariadb") or module.get_bin_path("mysql", required=True)
+
+    def cannot_check(msg: str, **details: Any) -> None:
+        """The server could not be asked: a failure, or with fail_on_problems false the one problem."""
+        if params["fail_on_problems"]:
+            module.fail_json(msg=msg, **details)
+        module.exit_json(
+            **empty,
+            **details,
+            installed=True,
+            problems=[msg],
+            healthy=False,
+            summary=msg,
+            alert=format_alert("STO-02", host, "fail", msg),
+            msg=msg,
+        )
 
     def query(statement: str) -> tuple[int, str, str]:
         rc, out, err = module.run_command(mysql_argv(mysql, statement, params["defaults_file"]), cwd="/")
@@ -207,8 +228,8 @@ def main() -> None:
         if rc == 0 or "ERROR 1064" not in err:
             break
     if rc != 0:
-        module.fail_json(
-            msg=f"mysql on {host} failed running {statement}: {err.strip() or out.strip()}. "
+        cannot_check(
+            f"mysql on {host} failed running {statement}: {err.strip() or out.strip()}. "
             "Is the server running?",
             rc=rc,
             stdout=out,
@@ -220,15 +241,15 @@ def main() -> None:
         if not rows:
             rc, hosts_out, err = query(REPLICAS_QUERY)
             if rc != 0:
-                module.fail_json(
-                    msg=f"mysql on {host} could not list connected replicas: {err.strip()}",
+                cannot_check(
+                    f"mysql on {host} could not list connected replicas: {err.strip()}",
                     rc=rc,
                     stdout=hosts_out,
                     stderr=err,
                 )
             replica_hosts = parse_replica_hosts(hosts_out)
     except ReplicationOutputError as exc:
-        module.fail_json(msg=f"unexpected mysql output on {host}: {exc}", stdout=out, stderr=err)
+        cannot_check(f"unexpected mysql output on {host}: {exc}", stdout=out, stderr=err)
     problems = evaluate(
         rows, replica_hosts, params["expected_replicas"], params["max_lag_seconds"], params["expect_role"]
     )

@@ -26,7 +26,8 @@ description:
     received has been replayed (an idle primary sends nothing to replay).
   - A lag over O(max_lag_bytes) or O(max_lag_seconds) is a problem; each problem is a sentence
     naming the standby and the lag. With O(fail_on_problems) the module then fails with all of
-    them in its message; otherwise it returns them in RV(problems) for the caller to judge.
+    them in its message; otherwise it returns them in RV(problems) for the caller to judge - and
+    a server that cannot be asked (psql fails, or prints something else) is then the one problem.
   - When no PostgreSQL server is installed (no C(/usr/lib/postgresql/*/bin/postgres)) it
     returns RV(installed) false and no problems.
 author:
@@ -232,21 +233,40 @@ def main() -> None:
             f"(got {params['max_lag_bytes']} and {params['max_lag_seconds']})"
         )
     host = socket.gethostname()
+    empty: dict[str, Any] = {
+        "changed": False,
+        "role": None,
+        "standbys": [],
+        "missing_standbys": [],
+        "receiver": None,
+        "replay": None,
+    }
     if not server_installed():
         module.exit_json(
-            changed=False,
+            **empty,
             installed=False,
-            role=None,
-            standbys=[],
-            missing_standbys=[],
-            receiver=None,
-            replay=None,
             problems=[],
             healthy=True,
             summary="no PostgreSQL server is installed",
             alert="",
             msg=f"no PostgreSQL server is installed on {host} ({SERVER_GLOB} matches nothing)",
         )
+
+    def cannot_check(msg: str, **details: Any) -> None:
+        """The server could not be asked: a failure, or with fail_on_problems false the one problem."""
+        if params["fail_on_problems"]:
+            module.fail_json(msg=msg, **details)
+        module.exit_json(
+            **empty,
+            **details,
+            installed=True,
+            problems=[msg],
+            healthy=False,
+            summary=msg,
+            alert=format_alert("STO-02", host, "fail", msg),
+            msg=msg,
+        )
+
     argv = psql_argv(module.get_bin_path("psql", required=True), params["port"], params["database"])
     try:
         uid = pwd.getpwnam(params["db_user"]).pw_uid
@@ -256,8 +276,8 @@ def main() -> None:
         argv = [module.get_bin_path("runuser", required=True), "-u", params["db_user"], "--", *argv]
     rc, out, err = module.run_command(argv, cwd="/")
     if rc != 0:
-        module.fail_json(
-            msg=f"psql on {host} (port {params['port']}, as {params['db_user']}) failed: "
+        cannot_check(
+            f"psql on {host} (port {params['port']}, as {params['db_user']}) failed: "
             f"{err.strip() or out.strip()}. Is the server running?",
             rc=rc,
             stdout=out,
@@ -266,7 +286,7 @@ def main() -> None:
     try:
         status = parse_status(out)
     except ReplicationOutputError as exc:
-        module.fail_json(msg=f"unexpected psql output on {host}: {exc}", rc=rc, stdout=out, stderr=err)
+        cannot_check(f"unexpected psql output on {host}: {exc}", rc=rc, stdout=out, stderr=err)
     problems = evaluate(
         status,
         params["expected_standbys"],

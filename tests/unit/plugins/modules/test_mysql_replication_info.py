@@ -158,3 +158,16 @@ def test_negative_threshold_is_refused(fake: Host, capsys: pytest.CaptureFixture
     result = run_module({"max_lag_seconds": -5}, capsys)
     assert result["msg"] == "max_lag_seconds must not be negative (got -5.0)"
     assert fake.commands == []
+
+
+def test_server_down_is_the_one_problem_without_failing(
+    fake: Host, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.answers = {"SHOW ALL REPLICAS STATUS": capture("bookworm", "server_down")}
+    result = run_module({"fail_on_problems": False}, capsys)
+    assert "failed" not in result
+    assert (result["installed"], result["healthy"], result["rc"]) == (True, False, 1)
+    assert result["problems"] == [result["msg"]]
+    assert result["alert"].startswith(
+        'control=STO-02 host=db2 status=fail detail="mysql on db2 failed running'
+    )

@@ -203,3 +203,15 @@ def test_bad_arguments(
     assert result["failed"] is True
     assert message in result["msg"]
     assert host.commands == []
+
+
+@pytest.mark.parametrize("host", [case("bookworm", "server_down")], indirect=True)
+def test_server_down_is_the_one_problem_without_failing(
+    host: Host, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_module({"fail_on_problems": False}, capsys)
+    assert "failed" not in result
+    assert (result["installed"], result["healthy"], result["role"], result["rc"]) == (True, False, None, 2)
+    assert result["problems"] == [result["msg"]]
+    assert result["msg"].startswith("psql on db1 (port 5432, as postgres) failed: psql: error: connection")
+    assert result["alert"].startswith('control=STO-02 host=db1 status=fail detail="psql on db1 (port 5432')

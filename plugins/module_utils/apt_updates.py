@@ -35,7 +35,7 @@ Runner = Callable[[list[str]], tuple[int, str, str]]
 _INST = re.compile(
     r"^Inst (?P<name>\S+)"
     r"(?: \[(?P<installed>[^\]]*)\])?"
-    r" \((?P<candidate>\S+)(?: (?P<releases>.*?))?(?: \[(?P<arch>[^\]\s]+)\])?\)"
+    r" \((?P<candidate>\S+)(?: (?!\[)(?P<releases>.*?))?(?: \[(?P<arch>[^\]\s]+)\])?\)"
     r"(?: \[[^\]]*\])*$"
 )
 _REMV = re.compile(r"^Remv (?P<name>\S+)(?: \[(?P<installed>[^\]]*)\])?(?: \[[^\]]*\])*$")

@@ -68,9 +68,10 @@ def check(name: str, **args: Any) -> tuple[int, dict[str, Any]]:
     argv += ["-m", MODULE, "-a", " ".join(f"{k}={v}" for k, v in args.items())]
     env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"}
     done = subprocess.run(argv, capture_output=True, text=True, timeout=180, env=env, check=False)
-    head, _, body = done.stdout.partition(" => ")
-    assert head.startswith(name), done.stdout + done.stderr
-    result: dict[str, Any] = json.loads(body)
+    # `NAME | SUCCESS => {...}` or `NAME | FAILED! => {...}` (2.19 prints an [ERROR] summary first).
+    found = re.search(rf"^{re.escape(name)} \| [A-Z]+!? => ", done.stdout, re.MULTILINE)
+    assert found, done.stdout + done.stderr
+    result: dict[str, Any] = json.JSONDecoder().raw_decode(done.stdout[found.end() :])[0]
     return done.returncode, result
 
 
@@ -210,7 +211,7 @@ def test_stopped_standby_is_reported_missing(host: Any) -> None:
 def test_host_without_database_is_not_applicable() -> None:
     report = json.loads((Path(os.environ["RAMPART_REPORT_DIR"]) / "no-database.json").read_text())
     control = report["controls"]["STO-02"]
-    assert (control["status"], control["reason"]) == (
+    assert (control["status"], control["summary"]) == (
         "not_applicable",
         "no PostgreSQL server is installed on this host",
     )
@@ -258,6 +259,7 @@ def test_bad_input_is_refused_before_anything_changes(
     }
     done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env, check=False)
     assert done.returncode == 2
-    assert message in " ".join(done.stdout.split()), done.stdout
+    output = done.stdout + done.stderr
+    assert message in " ".join(output.split()), output
     assert "changed=0" in done.stdout
     assert host.file(unit).sha256sum == before

@@ -14,7 +14,7 @@ short_description: Report pending updates, security updates and whether a reboot
 version_added: "0.1.0"
 description:
   - Lists the updates the package manager would install now (package, installed and candidate
-    version, architecture, the sources the candidate comes from) and marks the security updates:
+    version, architecture, the sources the candidate comes from) and marks the security updates,
     a candidate from a source labelled as one (O(security_labels), Debian's C(Debian-Security))
     or from a suite matching O(security_suites) (C(*-security)).
   - Says whether the host needs a reboot (C(/run/reboot-required), written by packages such as
@@ -54,7 +54,7 @@ options:
   cache_valid_time:
     description:
       - Refresh the package lists (C(apt-get update)) first when they are older than this many
-        seconds. C(0) never refreshes: the report is then as fresh as the lists.
+        seconds. C(0) never refreshes (the report is then as fresh as the lists).
       - The lists' age is read as M(ansible.builtin.apt) reads it (C(update-success-stamp), else the
         lists directory).
     type: int

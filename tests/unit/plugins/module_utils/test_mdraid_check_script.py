@@ -149,3 +149,20 @@ def test_check_refuses_unknown_condition(
         module.main()
     assert exit_info.value.code == 2
     assert "unknown condition(s) degradded" in capsys.readouterr().err
+
+
+def test_event_still_alerts_when_mdstat_is_unreadable(
+    script: tuple[ModuleType, list[tuple[str, str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module, sent = script
+    use_case(monkeypatch, module, FIXTURES / "handwritten")
+    monkeypatch.setattr(module, "MDSTAT", str(FIXTURES / "handwritten" / "garbage.txt"))
+    monkeypatch.setattr(sys, "argv", ["rampart-raid-check", "Fail", "/dev/md0", "/dev/sdb"])
+    assert module.main() == 0
+    assert sent == [
+        (
+            "fail",
+            "mdadm Fail on /dev/md0 member /dev/sdb: cannot read the RAID state: "
+            "/proc/mdstat must start with 'Personalities :', got 'hello world'",
+        )
+    ]

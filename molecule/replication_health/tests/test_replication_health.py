@@ -167,7 +167,7 @@ def test_timer_is_scheduled(host: Any) -> None:
 @pytest.mark.usefixtures("paused")
 def test_lag_over_the_threshold_fails_naming_the_standby_and_the_lag(host: Any) -> None:
     rc, result = check("pg-primary", expected_standbys=STANDBY, max_lag_bytes=LIMIT)
-    assert (rc, result["failed"]) == (2, True)
+    assert (rc, result["healthy"]) == (2, False)  # ansible exits 2 when the module failed
     assert re.search(
         rf"PostgreSQL replication on pg-primary: standby {STANDBY} \([0-9.]+\) replay lag is [0-9]+ bytes "
         r"\([0-9.]+ MiB\), over the limit of 1048576 bytes \(1\.0 MiB\)",
@@ -201,7 +201,7 @@ def test_paused_standby_fails_on_its_own(standby: Any) -> None:
 @pytest.mark.usefixtures("standby_stopped")
 def test_stopped_standby_is_reported_missing(host: Any) -> None:
     rc, result = check("pg-primary", expected_standbys=STANDBY)
-    assert (rc, result["failed"]) == (2, True)
+    assert (rc, result["healthy"]) == (2, False)  # ansible exits 2 when the module failed
     assert result["msg"] == f"PostgreSQL replication on pg-primary: {MISSING}"
     status, line = run_timer_check(host)
     assert status == 1

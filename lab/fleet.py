@@ -269,7 +269,11 @@ def _ready(ssh: SshPaths, pubkey: str, container: Container, spec: naming.HostSp
 def _remove(ssh: SshPaths, containers: Sequence[Container]) -> None:
     if not containers:
         return
-    podman("rm", "--force", "--time", "3", *[c.name for c in containers])
+    names = [c.name for c in containers]
+    # Under load podman can lose the race with a container's own stop and refuse with
+    # "container state improper: stopped"; a second rm then finds it stopped and removes it.
+    if podman("rm", "--force", "--time", "3", *names, check=False).returncode != 0:
+        podman("rm", "--force", "--ignore", *names)
     forget_host_keys(ssh, [known_hosts_pattern(c.ssh_port) for c in containers if c.ssh_port])
 
 

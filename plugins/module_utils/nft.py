@@ -551,13 +551,19 @@ def json_set_elements(doc: Mapping[str, Any], name: str) -> list[Network]:
     return list(json_set(doc, name)["networks"])
 
 
+# Keys of a set that identify it or that nftables versions print differently (1.1 adds auto-merge).
+SET_VOLATILE = ("handle", "elem", "family", "table", "name", "auto-merge")
+
 # Sets whose elements change at run time and differ legitimately between members.
 DYNAMIC_SET_RE = re.compile(r"^(deny|ssh_meter|scan_meter|syn_meter)_v[46]$")
 
 
 def _strip(value: Any) -> Any:
-    """Drop handles and counter values, recursively."""
+    """Drop handles and counter values, recursively; a bitmask written ``{"|": [...]}`` (nftables
+    1.1) becomes the plain list nftables 1.0 prints for it."""
     if isinstance(value, Mapping):
+        if list(value) == ["|"] and isinstance(value["|"], list):
+            return [_strip(v) for v in value["|"]]
         out: dict[str, Any] = {}
         for key, inner in value.items():
             if key == "handle":
@@ -577,7 +583,10 @@ def normalise_table(doc: Any, table: str = "rampart", family: str = "inet") -> d
 
     Only ``table FAMILY NAME`` is kept. Handles and counter values are dropped, elements of
     the dynamic sets (deny lists and rate meters) are left out, other set elements become
-    sorted merged networks, and rules are listed per chain in order. None when the table is absent.
+    sorted merged networks, and rules are listed per chain in order. What nftables 1.0
+    (Debian 12) and 1.1 (Debian 13) print differently for the same ruleset is reduced to one
+    form (set flags without ``dynamic``, no ``auto-merge``, bitmasks as plain lists), so a
+    mixed-release group does not report drift. None when the table is absent.
     """
     if not isinstance(doc, Mapping) or not isinstance(doc.get("nftables"), list):
         raise ValueError("not nft -j output: expected a dict with an 'nftables' list")
@@ -597,11 +606,9 @@ def normalise_table(doc: Any, table: str = "rampart", family: str = "inet") -> d
         if kind == "table":
             found = True
         elif kind == "set":
-            entry = {
-                k: _strip(v)
-                for k, v in body.items()
-                if k not in ("handle", "elem", "family", "table", "name")
-            }
+            entry = {k: _strip(v) for k, v in body.items() if k not in SET_VOLATILE}
+            # nftables 1.0 leaves the dynamic flag out of its JSON; 1.1 prints it.
+            entry["flags"] = sorted(set(entry.get("flags", [])) - {"dynamic"})
             if not DYNAMIC_SET_RE.match(body["name"]):
                 v4, v6 = collapse(n for e in body.get("elem", []) for n in _element_networks(e))
                 entry["elements"] = v4 + v6

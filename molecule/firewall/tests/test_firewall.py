@@ -52,7 +52,9 @@ def link_local(host: Any) -> str:
 
 def attempts(client: Any, address: str, port: int, count: int = 1, timeout: float = 4) -> list[str]:
     """Outcomes of COUNT connections made in one go from the client."""
-    out = client.check_output("python3 -c %s %s %s %s %s", CONNECT, address, str(port), str(count), str(timeout))
+    out = client.check_output(
+        "python3 -c %s %s %s %s %s", CONNECT, address, str(port), str(count), str(timeout)
+    )
     return [str(line) for line in out.splitlines()]
 
 

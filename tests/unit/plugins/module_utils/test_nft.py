@@ -416,3 +416,14 @@ def test_normalise_refuses_other_input() -> None:
 def test_missing_table_error_is_the_captured_one() -> None:
     assert (FIXTURES / "bookworm" / "list_missing_table.rc").read_text().strip() == "1"
     assert "No such file or directory" in (FIXTURES / "bookworm" / "list_missing_table.stderr").read_text()
+
+
+def test_debian_12_and_13_members_with_the_same_rules_are_in_sync() -> None:
+    """Captured in the lab's firewall scenario: nftables 1.0.6 and 1.1.3 print the same table differently
+    (set flags, auto-merge, the SYN bitmask), which must not count as drift."""
+    bookworm = load("member_lab.json")
+    trixie = json.loads((FIXTURES / "trixie" / "member_lab.json").read_text())
+    assert bookworm["nftables"][0]["metainfo"]["version"] == "1.0.6"
+    assert trixie["nftables"][0]["metainfo"]["version"] == "1.1.3"
+    assert bookworm != trixie
+    assert nft.normalise_table(bookworm) == nft.normalise_table(trixie)

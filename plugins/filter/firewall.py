@@ -76,6 +76,8 @@ def firewall_ruleset_hash(text: Any) -> str | None:
 def firewall_normalise(doc: Any, table: str = "rampart", family: str = "inet") -> dict[str, Any] | None:
     """``nft -j list ruleset`` output (dict or JSON text) reduced to the role's table, comparable."""
 
+    if isinstance(doc, str) and not doc.strip():
+        return None  # nothing listed: nft printed nothing (the table is absent)
     try:
         parsed = json.loads(doc) if isinstance(doc, str) else doc
         return normalise_table(parsed, table, family)

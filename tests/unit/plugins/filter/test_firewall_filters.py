@@ -67,6 +67,7 @@ def test_normalise_takes_text_and_drift_compares() -> None:
     report = firewall_drift({"fw1": a, "fw2": a, "fw3": b})
     assert report["in_sync"] == ["fw1", "fw2"]
     assert list(report["drifted"]) == ["fw3"]
+    assert firewall_normalise("") is None
     with pytest.raises(AnsibleFilterError, match="firewall_normalise: not nft -j output"):
         firewall_normalise("{}")
     with pytest.raises(AnsibleFilterError, match="firewall_drift: no members"):

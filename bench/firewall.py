@@ -10,7 +10,8 @@ so this machine's own firewall is never touched. Measures (wall time; each step 
    rendered table in the namespace;
 2. load: a block-list file of --set random unique IPv4 addresses into ``blocklist_v4`` of the live
    table, with the ``nft_set`` module run as Ansible runs it (``state: exact``: read the set with
-   ``nft -j``, compare, write one ``nft -f`` transaction), and the ``nft -f`` part alone;
+   ``nft -j``, compare, write one ``nft -f`` transaction), the ``nft -f`` part alone, and the same
+   addresses into a hash set (no interval flag) for comparison;
 3. add: --add more addresses with ``nft_set`` ``state: present`` to the set holding --set, and the
    ``nft -f`` part alone;
 4. memory: the kernel's Slab and MemAvailable before and after the load (noisy on a shared machine).
@@ -175,12 +176,29 @@ def inside(opts: argparse.Namespace) -> dict[str, Any]:
         + " }\n"
     )
     figures["add"]["nft_f_only_s"] = round(timed(["nft", "-f", str(script)]), 2)
+    # The same addresses into a hash set (no interval flag): what a host-only list could use.
+    subprocess.run(
+        ["nft", "add", "set", "inet", "rampart", "hosts_v4", "{ type ipv4_addr; size 4000000; }"], check=True
+    )
+    script.write_text(
+        "".join(
+            "add element inet rampart hosts_v4 { "
+            + ", ".join(str(ipaddress.IPv4Address(a)) for a in c)
+            + " }\n"
+            for c in chunks
+        )
+    )
+    slab = meminfo()["slab_kib"]
+    figures["load"]["hash_set_nft_f_only_s"] = round(timed(["nft", "-f", str(script)]), 2)
+    figures["load"]["hash_set_slab_delta_mib"] = round((meminfo()["slab_kib"] - slab) / 1024, 1)
+    start = time.monotonic()
     listing = subprocess.run(
         ["nft", "-j", "list", "set", "inet", "rampart", "blocklist_v4"],
         capture_output=True,
         text=True,
         check=True,
     )
+    figures["load"]["interval_set_listing_s"] = round(time.monotonic() - start, 2)
     figures["load"]["set_listing_mib"] = round(len(listing.stdout) / 2**20, 1)
     for child in work.iterdir():
         child.unlink()

@@ -100,7 +100,7 @@ def test_exact_replaces_and_absent_removes(tmp_path: Path) -> None:
 
 
 def test_timeouts_in_the_deny_set(tmp_path: Path) -> None:
-    calls = [
+    calls: list[dict[str, Any]] = [
         {"name": "deny_v4", "elements": ["203.0.113.7"], "timeout": 300},
         {"name": "deny_v4", "elements": ["203.0.113.7"], "timeout": 300},
         {"name": "deny_v4", "state": "list"},

@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 
-SCENARIOS=(ssh_access ssh_access_negative log_collector audit_policy vm_smoke)
+SCENARIOS=(ssh_access ssh_access_negative log_collector audit_policy firewall firewall_negative replication_health patch_staging vm_smoke audit_policy_vm raid_health_vm)
 passed=0 failed=0 failures=()
 
 stage() { # stage NAME COMMAND...

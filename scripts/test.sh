@@ -26,7 +26,7 @@ lint() {
   stage mypy mypy plugins lab scripts tests bench
   stage ansible-lint ansible-lint --strict
 }
-unit() { stage pytest python -m pytest -q tests/unit tests/lab; }
+unit() { stage pytest python -m pytest -q -rs tests/unit tests/lab; }  # -rs: name every skipped test
 docs() { stage role-docs python scripts/role_docs.py --check; }
 images() {
   stage lab-images python -m lab images

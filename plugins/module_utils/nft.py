@@ -17,9 +17,8 @@ Parts:
 * the ruleset: :func:`render_ruleset` turns a compiled list into one ``table inet <name>``
   (default-deny input, dynamic deny sets fed by rate limits, block-list sets) wrapped in the
   ``table; delete table; table {...}`` transaction that replaces only that table;
-* ``nft -j`` output: set elements to networks (:func:`json_set_elements`), the table's
-  ruleset hash (:func:`ruleset_hash_of`), and a normalised form for drift detection
-  between firewall group members (:func:`normalise_table`, :func:`drift`).
+* ``nft -j`` output: the table's ruleset hash (:func:`ruleset_hash_of`), and a normalised form
+  for drift detection between firewall group members (:func:`normalise_table`, :func:`drift`).
 """
 
 from __future__ import annotations
@@ -363,6 +362,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "meter_timeout": 120,
     "log": True,
     "icmp_echo_rate": "10/second",
+    "blocklist_size": 262144,
 }
 
 ICMP4 = "destination-unreachable, time-exceeded, parameter-problem"
@@ -388,7 +388,7 @@ def _settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
             raise FirewallError(
                 f"firewall_{key}: {value!r} is not a rate like '10/minute' (second, minute, hour, day)"
             )
-    for key in ("deny_timeout", "meter_timeout", "ssh_burst", "scan_burst", "syn_burst"):
+    for key in ("deny_timeout", "meter_timeout", "ssh_burst", "scan_burst", "syn_burst", "blocklist_size"):
         value = merged[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise FirewallError(f"firewall_{key}: {value!r} must be a positive whole number")
@@ -435,7 +435,10 @@ def _sets(acl: Mapping[str, Any], s: Mapping[str, Any]) -> list[str]:
     for suffix, _, kind, key in FAMILIES:
         sets += _set(f"exempt_{suffix}", kind, "flags interval;", elements=acl["exempt"][key])
         sets += _set(f"deny_{suffix}", kind, dynamic, f" timeout {s['deny_timeout']}s;")
-        sets += _set(f"blocklist_{suffix}", kind, "flags interval;", " auto-merge;")
+        # Block lists: single addresses in a hash set (a million load in about a second), networks
+        # in an interval set. The size bounds the hash table the kernel allocates up front.
+        sets += _set(f"blocklist_{suffix}", kind, f"size {s['blocklist_size']};")
+        sets += _set(f"blocklist_net_{suffix}", kind, "flags interval;", " auto-merge;")
         for meter in meters:
             sets += _set(f"{meter}_{suffix}", kind, dynamic, f" timeout {s['meter_timeout']}s;")
         for rule in acl["rules"]:
@@ -470,6 +473,7 @@ def render_body(acl: Mapping[str, Any], settings: Mapping[str, Any] | None = Non
     ]
     for suffix, proto, _, _ in FAMILIES:
         chain.append(f"\t\t{proto} saddr @blocklist_{suffix} drop")
+        chain.append(f"\t\t{proto} saddr @blocklist_net_{suffix} drop")
         chain.append(f"\t\t{proto} saddr @deny_{suffix} drop")
     chain.append("\t\tct state established,related accept")
     if s["icmp_echo_rate"]:
@@ -533,22 +537,6 @@ def _element_networks(value: Any) -> list[Network]:
     if isinstance(value, str):
         return [ipaddress.ip_network(value)]
     raise ValueError(f"unexpected set element in nft -j output: {value!r}")
-
-
-def json_set(doc: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """The set ``name`` from ``nft -j list set|table`` output: {type, flags, networks}."""
-    for item in doc.get("nftables", []):
-        found = item.get("set")
-        if found and found.get("name") == name:
-            networks: list[Network] = []
-            for elem in found.get("elem", []):
-                networks.extend(_element_networks(elem))
-            return {"type": found.get("type"), "flags": list(found.get("flags", [])), "networks": networks}
-    raise ValueError(f"set {name} is not in the nft output")
-
-
-def json_set_elements(doc: Mapping[str, Any], name: str) -> list[Network]:
-    return list(json_set(doc, name)["networks"])
 
 
 # Keys of a set that identify it or that nftables versions print differently (1.1 adds auto-merge).

@@ -13,8 +13,17 @@ module: nft_set
 short_description: Manage the address elements of an nftables set idempotently
 version_added: "0.1.0"
 description:
-  - Reads the set with C(nft -j list set), compares it with the wanted addresses and changes only
-    what differs, in one C(nft -f) transaction.
+  - Compares the set with the wanted addresses and changes only what differs, in one C(nft -f)
+    transaction.
+  - Sets without the C(interval) flag (hash sets: single addresses, any size) are read over netlink
+    one element at a time, never listed whole, because listing a set with C(nft) costs seconds per
+    hundred thousand elements. For O(state=exact) the module keeps a fingerprint (SHA-256) of the
+    content it loaded in the comment of one marker element (C(255.255.255.255) or C(ff00::),
+    addresses that are never a packet's source) and the content itself in a file under
+    O(cache_dir): an unchanged list is recognised from the marker alone, and a changed one is
+    updated by its difference. A set that was flushed, reloaded or changed by O(state=present) or
+    O(state=absent) has no valid marker and is listed once.
+  - Sets with the C(interval) flag (networks) are listed with C(nft -j list set).
   - O(state=present) adds the addresses and networks the set does not already cover;
     O(state=absent) removes the given elements; O(state=exact) makes the set hold exactly the given
     addresses (flush and add in one transaction, so the set is never seen empty);
@@ -61,6 +70,21 @@ options:
     elements: path
     default: []
     aliases: [path]
+  select:
+    description:
+      - Take only single addresses (C(addresses)), only networks with a shorter prefix
+        (C(networks)), or both (C(all)) from O(elements) and O(paths). With O(skip_other_family),
+        one mixed block-list file feeds a hash set of addresses and an interval set of networks
+        per family. Every line is still validated.
+    type: str
+    choices: [all, addresses, networks]
+    default: all
+  cache_dir:
+    description:
+      - Where O(state=exact) keeps the content it loaded into a hash set (one file per set,
+        C(FAMILY-TABLE-NAME.bin)); losing it only costs one listing of the set.
+    type: path
+    default: /var/cache/rampart/nft_set
   state:
     description: What to do with the elements (see the description).
     type: str
@@ -93,10 +117,20 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: NET-03 | Load the block list into the IPv4 block-list set
+- name: NET-03 | Load the block list's IPv4 addresses into a hash set
   rampart.hardening.nft_set:
     name: blocklist_v4
-    paths: [/etc/rampart/firewall/blocklist.d/spamhaus-drop.txt]
+    paths: [/etc/rampart/firewall/blocklist.d/abuse.txt]
+    select: addresses
+    state: exact
+    skip_other_family: true
+    protect: ["{{ controller_address }}"]
+
+- name: NET-03 | Load the block list's IPv4 networks into an interval set
+  rampart.hardening.nft_set:
+    name: blocklist_net_v4
+    paths: [/etc/rampart/firewall/blocklist.d/abuse.txt]
+    select: networks
     state: exact
     skip_other_family: true
     protect: ["{{ controller_address }}"]
@@ -134,27 +168,38 @@ removed_count:
   returned: always
   type: int
 count:
-  description: How many merged networks the set holds after this call (in check mode, would hold).
-  returned: always
+  description:
+    - How many merged networks the set holds after this call (in check mode, would hold).
+    - For O(state=present) and O(state=absent) on a set without the interval flag this would
+      mean listing the set, so it is not returned there.
+  returned: when known
   type: int
 elements:
   description: The set's elements as merged networks (only with O(state=list)).
   returned: when state is list
   type: list
   elements: str
-  sample: ["192.0.2.0/24", "203.0.113.7/32"]
+  sample: ["192.0.2.0/24", "203.0.113.7"]
 """
 
-import bisect
-import ipaddress
+import errno
 import json
 import os
 import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.rampart.hardening.plugins.module_utils.nft import Network, json_set
+from ansible_collections.rampart.hardening.plugins.module_utils import nft_elements as el
+from ansible_collections.rampart.hardening.plugins.module_utils.nft_netlink import (
+    NFT_MSG_DELSETELEM,
+    NFT_MSG_NEWSETELEM,
+    Netlink,
+    NetlinkError,
+    elements_messages,
+)
 
 SHOWN = 1000
 CHUNK = 20000
@@ -165,6 +210,8 @@ ARGUMENT_SPEC: dict[str, Any] = {
     "family": {"type": "str", "default": "inet", "choices": ["inet", "ip", "ip6", "bridge", "arp", "netdev"]},
     "elements": {"type": "list", "elements": "str", "default": []},
     "paths": {"type": "list", "elements": "path", "default": [], "aliases": ["path"]},
+    "select": {"type": "str", "default": "all", "choices": ["all", "addresses", "networks"]},
+    "cache_dir": {"type": "path", "default": "/var/cache/rampart/nft_set"},
     "state": {"type": "str", "default": "present", "choices": ["present", "absent", "exact", "list"]},
     "timeout": {"type": "int"},
     "skip_other_family": {"type": "bool", "default": False},
@@ -172,192 +219,360 @@ ARGUMENT_SPEC: dict[str, Any] = {
 }
 
 
-class Coverage:
-    """Merged networks as sorted integer intervals, for fast 'is this covered' questions."""
+@dataclass
+class Plan:
+    """What to change (an nft script or netlink messages), what it adds and removes, what follows."""
 
-    def __init__(self, networks: list[Network]) -> None:
-        merged = sorted((int(n.network_address), int(n.broadcast_address)) for n in networks)
-        self.starts = [lo for lo, _ in merged]
-        self.ends = [hi for _, hi in merged]
+    added: list[str] = field(default_factory=list)  # the first SHOWN
+    removed: list[str] = field(default_factory=list)
+    added_count: int = 0
+    removed_count: int = 0
+    script: str = ""
+    messages: list[bytes] = field(default_factory=list)
+    count: int | None = None
+    cache: bytes | None = None  # the content to remember for the next exact run
+    forget: bool = False  # the marker is deleted, so the cache file is stale
 
-    def covers(self, net: Network) -> bool:
-        index = bisect.bisect_right(self.starts, int(net.network_address)) - 1
-        return index >= 0 and self.ends[index] >= int(net.broadcast_address)
+    @property
+    def changed(self) -> bool:
+        return bool(self.script or self.messages)
 
 
-def text(net: Network) -> str:
-    return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+class SetModule:
+    """One call of the module: the set's definition, the wanted elements, the plan."""
 
-
-def parse_wanted(module: AnsibleModule, version: int, interval: bool) -> list[Network]:
-    sources: list[tuple[str, str]] = [(f"elements[{i}]", e) for i, e in enumerate(module.params["elements"])]
-    for path in module.params["paths"]:
+    def __init__(self, module: AnsibleModule, netlink: Netlink) -> None:
+        self.module, self.p, self.netlink = module, module.params, netlink
+        self.nft = module.get_bin_path("nft", required=True)
+        self.target = f"{self.p['family']} {self.p['table']} {self.p['name']}"
         try:
-            with Path(path).open(encoding="utf-8") as handle:
-                for number, line in enumerate(handle, 1):
-                    value = line.split("#", 1)[0].strip()
-                    if value:
-                        sources.append((f"{path} line {number}", value))
-        except OSError as exc:
-            module.fail_json(msg=f"cannot read {path}: {exc}")
-    wanted: list[Network] = []
-    for where, value in sources:
-        try:
-            net = ipaddress.ip_network(value, strict=True)
-        except ValueError:
-            module.fail_json(
-                msg=f"{where}: {value!r} is not an IPv4/IPv6 address or network (host bits clear)"
-            )
-        if net.version != version:
-            if module.params["skip_other_family"]:
+            info = netlink.set_info(self.p["name"])
+        except NetlinkError as exc:
+            module.fail_json(msg=f"cannot read set {self.target}: {exc.strerror}")
+        if info.key_type not in ("ipv4_addr", "ipv6_addr"):
+            module.fail_json(msg=f"set {self.target} holds {info.key_type}, not addresses")
+        self.version = 4 if info.key_type == "ipv4_addr" else 6
+        self.interval = "interval" in info.flags
+        self.flags, self.size = info.flags, info.size
+        cache_name = f"{self.p['family']}-{self.p['table']}-{self.p['name']}.bin"
+        self.cache_file = Path(self.p["cache_dir"]) / cache_name
+        self.protected = self.protected_addresses()
+
+    def fail(self, msg: str) -> None:
+        self.module.fail_json(msg=msg)
+
+    # -- input ---------------------------------------------------------------
+
+    def wanted(self) -> tuple[set[int], list[el.Interval]]:
+        """Validated input: single addresses (hash sets) or intervals (interval sets)."""
+        hosts: set[int] = set()
+        spans: list[el.Interval] = []
+        for index, value in enumerate(self.p["elements"]):
+            self.take(f"elements[{index}]", value.strip(), hosts, spans)
+        for path in self.p["paths"]:
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                self.fail(f"cannot read {path}: {exc}")
+            plain = el.plain_addresses(text)
+            if plain is not None and (plain[0] == self.version or self.p["skip_other_family"]):
+                if plain[0] == self.version and self.p["select"] != "networks":
+                    if self.interval:
+                        spans.extend((a, a) for a in plain[1])
+                    else:
+                        hosts.update(plain[1])
                 continue
-            module.fail_json(
-                msg=f"{where}: {value!r} is IPv{net.version} but set {module.params['name']} holds "
-                f"IPv{version} addresses (skip_other_family: true leaves such lines out)"
-            )
-        if not interval and net.prefixlen != net.max_prefixlen:
-            module.fail_json(
-                msg=f"{where}: {value!r} is a network but set {module.params['name']} has no interval flag"
-            )
-        wanted.append(net)
-    return wanted
+            for number, value in el.numbered(text):
+                self.take(f"{path} line {number}", value, hosts, spans)
+        return hosts, spans
 
-
-def collapse(nets: list[Network]) -> list[Network]:
-    return list(ipaddress.collapse_addresses(nets))  # type: ignore[type-var]
-
-
-def run_nft(module: AnsibleModule, nft: str, script: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix="nft_set.", suffix=".nft")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(script)
-        rc, out, err = module.run_command([nft, "-f", tmp])
-    finally:
-        Path(tmp).unlink()
-    if rc != 0:
-        module.fail_json(msg=f"nft -f failed: {err.strip() or out.strip()}", rc=rc, stdout=out, stderr=err)
-
-
-def element_lines(verb: str, target: str, nets: list[Network], suffix: str = "") -> str:
-    lines = []
-    for start in range(0, len(nets), CHUNK):
-        chunk = ", ".join(text(n) + suffix for n in nets[start : start + CHUNK])
-        lines.append(f"{verb} element {target} {{ {chunk} }}")
-    return "\n".join(lines) + "\n" if lines else ""
-
-
-def plan(
-    module: AnsibleModule, target: str, current: list[Network], wanted: list[Network], interval: bool
-) -> tuple[list[Network], list[Network], str]:
-    """(added, removed, nft script) that bring the set to what module.params ask for."""
-    p = module.params
-    merged_current = collapse(current)
-    have = Coverage(merged_current)
-    suffix = f" timeout {p['timeout']}s" if p["timeout"] else ""
-    if p["state"] == "present":
-        candidates = collapse(wanted) if interval else sorted(set(wanted))
-        added = [n for n in candidates if not have.covers(n)]
-        return added, [], element_lines("add", target, added, suffix)
-    if p["state"] == "absent":
-        elements = set(current)
-        removed: list[Network] = []
-        for net in dict.fromkeys(wanted):
-            if net in elements:
-                removed.append(net)
-            elif any(net.overlaps(c) for c in merged_current):
-                module.fail_json(
-                    msg=f"{text(net)} is part of a larger element of {target} and cannot be removed alone; "
-                    "remove that element, or use state=exact"
+    def take(self, where: str, value: str, hosts: set[int], spans: list[el.Interval]) -> None:
+        """Validate one item or line and keep it if this set and O(select) want it."""
+        p = self.p
+        try:
+            version, first, length = el.parse(value)
+        except el.ElementError as exc:
+            self.fail(f"{where}: {exc}")
+        if version != self.version:
+            if not p["skip_other_family"]:
+                self.fail(
+                    f"{where}: {value!r} is IPv{version} but set {p['name']} holds IPv{self.version} "
+                    "addresses (skip_other_family: true leaves such lines out)"
                 )
-        return [], removed, element_lines("delete", target, removed)
-    merged_wanted = collapse(wanted)
-    if merged_wanted == merged_current:
-        return [], [], ""
-    want = Coverage(merged_wanted)
-    added = [n for n in merged_wanted if not have.covers(n)]
-    removed = [n for n in merged_current if not want.covers(n)]
-    elements_ = merged_wanted if interval else sorted(set(wanted))
-    return added, removed, f"flush set {target}\n" + element_lines("add", target, elements_, suffix)
+            return
+        host = length == el.BITS[version]
+        if (p["select"] == "addresses" and not host) or (p["select"] == "networks" and host):
+            return
+        if self.interval:
+            spans.append(el.interval(version, first, length))
+        elif host:
+            hosts.add(first)
+        else:
+            self.fail(
+                f"{where}: {value!r} is a network but set {p['name']} has no interval flag "
+                "(select: addresses leaves networks out)"
+            )
+
+    def listed(self) -> list[tuple[el.Interval, str]]:
+        """The set's elements with their comments, read whole with nft -j (slow for big sets)."""
+        rc, out, err = self.module.run_command([self.nft, "-j", "list", "set", *self.target.split()])
+        if rc != 0:
+            self.module.fail_json(msg=f"cannot read set {self.target}: {err.strip() or out.strip()}", rc=rc)
+        return el.json_elements(json.loads(out), self.p["name"])
+
+    # -- text ----------------------------------------------------------------
+
+    def host_text(self, address: int) -> str:
+        return el.text(self.version, address)
+
+    def span_text(self, span: el.Interval) -> str:
+        """A network when the interval is one, else a range (how nft stores merged elements)."""
+        networks = el.cidrs(self.version, span)
+        if len(networks) == 1:
+            return networks[0]
+        return f"{el.text(self.version, span[0])}-{el.text(self.version, span[1])}"
+
+    def cidr_texts(self, spans: Iterable[el.Interval]) -> list[str]:
+        return [t for s in spans for t in el.cidrs(self.version, s)]
+
+    def statements(self, verb: str, texts: list[str], timeout: bool = False) -> str:
+        suffix = f" timeout {self.p['timeout']}s" if timeout and self.p["timeout"] else ""
+        out = []
+        for start in range(0, len(texts), CHUNK):
+            chunk = ", ".join(t + suffix for t in texts[start : start + CHUNK])
+            out.append(f"{verb} element {self.target} {{ {chunk} }}\n")
+        return "".join(out)
+
+    # -- plans ---------------------------------------------------------------
+
+    def plan_hash(self, hosts: set[int]) -> Plan:
+        """A set without the interval flag: looked up element by element, never listed whole."""
+        marker = el.MARKER[self.version]
+        hosts.discard(marker)  # the marker is that very address, so it is in the set either way
+        if self.p["state"] in ("present", "absent"):
+            ordered = sorted(hosts)
+            held = {int.from_bytes(k, "big"): c for k, c in self.lookup([marker, *ordered]).items()}
+            unmark = held.get(marker, "").startswith(el.MARKER_PREFIX)
+            if self.p["state"] == "present":
+                self.guard((a, a) for a in self.protected.keys() & (hosts - held.keys()))
+                plan = self.changes(added=[a for a in ordered if a not in held], removed=[])
+            else:
+                plan = self.changes(added=[], removed=[a for a in ordered if a in held])
+            if plan.changed and unmark:  # the content no longer matches the cache
+                plan.messages += self.messages(NFT_MSG_DELSETELEM, [marker])
+                plan.forget = True
+            return plan
+        ordered = sorted(hosts)
+        packed = el.pack(self.version, ordered)
+        comment = el.marker_comment(packed)
+        have = next(iter(self.lookup([marker]).values()), None)
+        if have == comment:
+            return Plan(count=len(hosts))
+        current = self.remembered(have)
+        if current is None:
+            current = {lo for (lo, _), c in self.listed() if not c.startswith(el.MARKER_PREFIX)}
+        self.guard((a, a) for a in self.protected.keys() & (hosts - current))
+        added = [a for a in ordered if a not in current] if current else ordered
+        plan = self.changes(added=added, removed=sorted(current - hosts))
+        # The marker is replaced in the same transaction, so it vouches for exactly this content.
+        if have is not None:
+            plan.messages[:0] = self.messages(NFT_MSG_DELSETELEM, [marker])
+        plan.messages += self.messages(NFT_MSG_NEWSETELEM, [marker], comment=comment)
+        plan.count, plan.cache = len(hosts), packed
+        return plan
+
+    def lookup(self, addresses: list[int]) -> dict[bytes, str]:
+        return self.netlink.lookup(self.p["name"], self.keys(addresses))
+
+    def keys(self, addresses: Iterable[int]) -> list[bytes]:
+        width = el.BITS[self.version] // 8
+        return [a.to_bytes(width, "big") for a in addresses]
+
+    def messages(
+        self, kind: int, addresses: list[int], timeout_ms: int = 0, comment: str = ""
+    ) -> list[bytes]:
+        p = self.p
+        return elements_messages(
+            kind,
+            p["family"],
+            p["table"],
+            p["name"],
+            self.keys(addresses),
+            timeout_ms=timeout_ms,
+            comment=comment,
+        )
+
+    def changes(self, added: list[int], removed: list[int]) -> Plan:
+        """Deletions, then additions (with the timeout asked for), as netlink messages."""
+        timeout_ms = (self.p["timeout"] or 0) * 1000
+        return Plan(
+            added=[self.host_text(a) for a in added[:SHOWN]],
+            removed=[self.host_text(a) for a in removed[:SHOWN]],
+            added_count=len(added),
+            removed_count=len(removed),
+            messages=self.messages(NFT_MSG_DELSETELEM, removed)
+            + self.messages(NFT_MSG_NEWSETELEM, added, timeout_ms=timeout_ms),
+        )
+
+    def remembered(self, have: str | None) -> set[int] | None:
+        """The cached content, if the kernel's marker vouches for it."""
+        if not have or not have.startswith(el.MARKER_PREFIX):
+            return None
+        try:
+            data = self.cache_file.read_bytes()
+        except OSError:
+            return None
+        return set(el.unpack(self.version, data)) if el.marker_comment(data) == have else None
+
+    def plan_interval(self, spans: list[el.Interval]) -> Plan:
+        """A set with the interval flag (networks): listed and compared as merged intervals."""
+        state = self.p["state"]
+        current = [span for span, _ in self.listed()]
+        have = el.Coverage(current)
+        if state == "present":
+            added = [s for s in el.merge(spans) if not have.covers(s)]
+            self.guard(added)
+            texts = self.cidr_texts(added)
+            after = len(el.merge(current + added))
+            script = self.statements("add", texts, timeout=True)
+            return Plan(added=texts, added_count=len(texts), script=script, count=after)
+        if state == "absent":
+            elements = set(current)
+            removed = []
+            for span in dict.fromkeys(spans):
+                if span in elements:
+                    removed.append(span)
+                elif have.overlaps(span):
+                    self.fail(
+                        f"{self.span_text(span)} is part of a larger element of {self.target} and cannot be "
+                        "removed alone; remove that element, or use state=exact"
+                    )
+            gone = set(removed)
+            texts = [self.span_text(s) for s in removed]
+            after = len(el.merge(s for s in current if s not in gone))
+            script = self.statements("delete", texts)
+            return Plan(removed=texts, removed_count=len(texts), script=script, count=after)
+        wanted, merged_current = el.merge(spans), el.merge(current)
+        if wanted == merged_current:
+            return Plan(count=len(wanted))
+        want = el.Coverage(wanted)
+        new = [s for s in wanted if not have.covers(s)]
+        self.guard(new)
+        script = f"flush set {self.target}\n" + self.statements("add", self.cidr_texts(wanted), timeout=True)
+        plus = self.cidr_texts(new)
+        minus = self.cidr_texts(s for s in merged_current if not want.covers(s))
+        return Plan(plus, minus, len(plus), len(minus), script=script, count=len(wanted))
+
+    # -- effects -------------------------------------------------------------
+
+    def protected_addresses(self) -> dict[int, str]:
+        """The addresses of this set's family that no added element may cover."""
+        found = {}
+        for address in self.p["protect"]:
+            try:
+                version, addr, length = el.parse(address)
+            except el.ElementError:
+                version, addr, length = 0, 0, 0
+            if length != el.BITS.get(version):
+                self.fail(f"protect: {address!r} is not an IP address")
+            if version == self.version:
+                found[addr] = address
+        return found
+
+    def guard(self, added: Iterable[el.Interval]) -> None:
+        """Fail before any change if an element to add covers a protected address."""
+        for span in added:
+            for addr, address in self.protected.items():
+                if span[0] <= addr <= span[1]:
+                    self.fail(
+                        f"refusing to add {self.span_text(span)} to {self.target}: it covers the protected "
+                        f"address {address} (the controller?); nothing was changed"
+                    )
+
+    def apply(self, plan: Plan) -> None:
+        if plan.messages:
+            try:
+                self.netlink.commit(plan.messages)
+            except NetlinkError as exc:
+                # The kernel answers ENFILE when a set with a size is full.
+                why = f"it holds at most {self.size} elements" if exc.errno == errno.ENFILE else exc.strerror
+                self.fail(f"changing set {self.target} failed, nothing was changed: {why}")
+        if plan.script:
+            fd, tmp = tempfile.mkstemp(prefix="nft_set.", suffix=".nft")
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(plan.script)
+                rc, out, err = self.module.run_command([self.nft, "-f", tmp])
+            finally:
+                Path(tmp).unlink()
+            if rc != 0:
+                msg = f"nft -f failed: {err.strip() or out.strip()}"
+                self.module.fail_json(msg=msg, rc=rc, stdout=out, stderr=err)
+        if plan.cache is not None:
+            self.remember(plan.cache)
+        elif plan.forget:
+            self.cache_file.unlink(missing_ok=True)
+
+    def remember(self, data: bytes) -> None:
+        self.cache_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.cache_file.parent, prefix=".nft_set.")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        Path(tmp).replace(self.cache_file)
+
+    def run(self) -> None:
+        p = self.p
+        if p["state"] == "list":
+            spans = [span for span, comment in self.listed() if not comment.startswith(el.MARKER_PREFIX)]
+            merged = el.merge(spans)
+            self.module.exit_json(
+                changed=False,
+                added=[],
+                removed=[],
+                added_count=0,
+                removed_count=0,
+                count=len(merged),
+                elements=self.cidr_texts(merged),
+            )
+        if p["timeout"] is not None and ("timeout" not in self.flags or p["timeout"] < 1):
+            self.fail(
+                f"timeout needs a positive number and a set with the timeout flag; {self.target} has "
+                f"flags {', '.join(self.flags) or 'none'}"
+            )
+        hosts, spans = self.wanted()
+        plan = self.plan_interval(spans) if self.interval else self.plan_hash(hosts)
+        changed = plan.changed
+        if changed and not self.module.check_mode:
+            self.apply(plan)
+        result: dict[str, Any] = {
+            "changed": changed,
+            "added": plan.added[:SHOWN],
+            "removed": plan.removed[:SHOWN],
+            "added_count": plan.added_count,
+            "removed_count": plan.removed_count,
+            "diff": {
+                "before": lines(plan.removed[:SHOWN]),
+                "after": lines(plan.added[:SHOWN]),
+                "before_header": f"{self.target} (removed)",
+                "after_header": f"{self.target} (added)",
+            },
+        }
+        if plan.count is not None:
+            result["count"] = plan.count
+        self.module.exit_json(**result)
 
 
-def after(
-    p: dict[str, Any],
-    current: list[Network],
-    wanted: list[Network],
-    added: list[Network],
-    removed: list[Network],
-) -> list[Network]:
-    """The set's merged networks once the change is made."""
-    if p["state"] == "exact":
-        return collapse(wanted)
-    if p["state"] == "absent":
-        gone = set(removed)
-        return collapse([n for n in current if n not in gone])
-    return collapse(current + added)
+def lines(texts: Iterable[str]) -> str:
+    return "".join(f"{t}\n" for t in texts)
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    p = module.params
-    nft = module.get_bin_path("nft", required=True)
-    target = f"{p['family']} {p['table']} {p['name']}"
-    rc, out, err = module.run_command([nft, "-j", "list", "set", *target.split()])
-    if rc != 0:
-        module.fail_json(msg=f"cannot read set {target}: {err.strip() or out.strip()}", rc=rc, stderr=err)
-    current_set = json_set(json.loads(out), p["name"])
-    if current_set["type"] not in ("ipv4_addr", "ipv6_addr"):
-        module.fail_json(msg=f"set {target} holds {current_set['type']}, not addresses")
-    version = 4 if current_set["type"] == "ipv4_addr" else 6
-    interval = "interval" in current_set["flags"]
-    current: list[Network] = current_set["networks"]
-    merged_current = collapse(current)
-    if p["state"] == "list":
-        module.exit_json(
-            changed=False,
-            added=[],
-            removed=[],
-            added_count=0,
-            removed_count=0,
-            count=len(merged_current),
-            elements=[str(n) for n in merged_current],
-        )
-    if p["timeout"] is not None and ("timeout" not in current_set["flags"] or p["timeout"] < 1):
-        module.fail_json(
-            msg=f"timeout needs a positive number and a set with the timeout flag; {target} has "
-            f"flags {current_set['flags'] or 'none'}"
-        )
-    wanted = parse_wanted(module, version, interval)
-    added, removed, script = plan(module, target, current, wanted, interval)
-    for address in p["protect"]:
-        try:
-            addr = ipaddress.ip_address(address)
-        except ValueError:
-            module.fail_json(msg=f"protect: {address!r} is not an IP address")
-        hit = next((n for n in added if addr in n), None)
-        if hit is not None:
-            module.fail_json(
-                msg=f"refusing to add {text(hit)} to {target}: it covers the protected address {address} "
-                "(the controller?); nothing was changed"
-            )
-    changed = bool(script)
-    diff = {
-        "before": "".join(f"{text(n)}\n" for n in removed[:SHOWN]),
-        "after": "".join(f"{text(n)}\n" for n in added[:SHOWN]),
-        "before_header": f"{target} (removed)",
-        "after_header": f"{target} (added)",
-    }
-    if changed and not module.check_mode:
-        run_nft(module, nft, script)
-    module.exit_json(
-        changed=changed,
-        added=[text(n) for n in added[:SHOWN]],
-        removed=[text(n) for n in removed[:SHOWN]],
-        added_count=len(added),
-        removed_count=len(removed),
-        count=len(after(p, current, wanted, added, removed)),
-        diff=diff,
-    )
+    try:
+        with Netlink(module.params["family"], module.params["table"]) as netlink:
+            SetModule(module, netlink).run()
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg=f"nft_set: {exc}")
 
 
 if __name__ == "__main__":

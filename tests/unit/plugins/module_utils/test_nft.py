@@ -351,32 +351,6 @@ def test_real_nft_accepts_every_rendered_ruleset(specs: list[Any], exempt: list[
 # ---------------------------------------------------------------------------
 
 
-def test_set_elements_from_real_output() -> None:
-    nets = nft.json_set_elements(load("set_blocklist_v4.json"), "blocklist_v4")
-    collapsed = list(ipaddress.collapse_addresses([n for n in nets if isinstance(n, ipaddress.IPv4Network)]))
-    expected = list(
-        ipaddress.collapse_addresses(
-            [
-                *ipaddress.summarize_address_range(
-                    ipaddress.IPv4Address("192.0.2.10"), ipaddress.IPv4Address("192.0.2.20")
-                ),
-                ipaddress.IPv4Network("192.0.2.99/32"),
-                ipaddress.IPv4Network("198.51.100.0/23"),
-            ]
-        )
-    )
-    assert collapsed == expected
-
-
-def test_timeout_elements_and_empty_sets() -> None:
-    deny = nft.json_set(load("set_deny_v4.json"), "deny_v4")
-    assert deny["networks"] == [ipaddress.IPv4Network("203.0.113.7/32")]
-    assert "timeout" in deny["flags"]
-    assert nft.json_set_elements(load("set_deny_v6_empty.json"), "deny_v6") == []
-    with pytest.raises(ValueError, match="set nope is not in the nft output"):
-        nft.json_set(load("set_deny_v4.json"), "nope")
-
-
 def test_members_with_the_same_rules_normalise_equal() -> None:
     """Different handles, other tables, different deny entries: no drift."""
     a = nft.normalise_table(load("member_a.json"))

@@ -8,6 +8,7 @@ nft or unshare.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -27,12 +28,17 @@ pytestmark = pytest.mark.skipif(
     reason="needs nft, unshare and root",
 )
 
-# Runs inside the namespace: load the table, then one module run per argument file, printing
-# each result on a line, then the listed set named by the last argument.
+# Runs inside the namespace: load the table, then one module run per argument file (or an nft
+# command, for arguments starting with "nft "), printing each result on a line, then the listed
+# set named by the last argument.
 DRIVER = """
-import json, subprocess, sys
+import json, shlex, subprocess, sys
 subprocess.run(["nft", "-f", sys.argv[1]], check=True)
 for path in sys.argv[2:-1]:
+    if path.startswith("nft "):
+        subprocess.run(shlex.split(path), check=True)
+        print("{}")
+        continue
     proc = subprocess.run([sys.executable, sys.argv[-1].split("|")[0], path], capture_output=True, text=True)
     out = proc.stdout.strip()
     print(out.splitlines()[-1] if out else json.dumps({"failed": True, "msg": proc.stderr}))
@@ -44,8 +50,12 @@ print(subprocess.run(["nft", "-j", "list", "set", "inet", "rampart", sys.argv[-1
 def run(tmp_path: Path, calls: list[dict[str, Any]], listed: str) -> tuple[list[dict[str, Any]], list[Any]]:
     paths = []
     for index, args in enumerate(calls):
+        if "_nft" in args:
+            paths.append(f"nft {args['_nft']}")
+            continue
         path = tmp_path / f"args{index}.json"
         check = args.pop("_check", False)
+        args.setdefault("cache_dir", str(tmp_path / "cache"))
         path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {**args, "_ansible_check_mode": check}}))
         paths.append(str(path))
     env = {**os.environ, "PYTHONPATH": str(ROOT / ".collections")}
@@ -67,8 +77,8 @@ def test_present_adds_only_what_is_missing_and_is_idempotent(tmp_path: Path) -> 
     blocklist.write_text(
         "# comment\n198.51.100.0/24\n198.51.101.0/24  # merged by nft\n192.0.2.7\n2001:db8::/48\n"
     )
-    args = {"name": "blocklist_v4", "paths": [str(blocklist)], "skip_other_family": True}
-    results, elems = run(tmp_path, [dict(args, _check=True), dict(args), dict(args)], "blocklist_v4")
+    args = {"name": "blocklist_net_v4", "paths": [str(blocklist)], "skip_other_family": True}
+    results, elems = run(tmp_path, [dict(args, _check=True), dict(args), dict(args)], "blocklist_net_v4")
     assert [r["changed"] for r in results] == [True, True, False]
     assert results[0]["added"] == ["192.0.2.7", "198.51.100.0/23"]
     assert results[0]["diff"]["after"] == "192.0.2.7\n198.51.100.0/23\n"
@@ -86,12 +96,12 @@ def test_check_mode_changes_nothing(tmp_path: Path) -> None:
 
 def test_exact_replaces_and_absent_removes(tmp_path: Path) -> None:
     calls = [
-        {"name": "blocklist_v4", "elements": ["192.0.2.0/24", "203.0.113.9"]},
-        {"name": "blocklist_v4", "elements": ["203.0.113.9", "198.51.100.1"], "state": "exact"},
-        {"name": "blocklist_v4", "elements": ["203.0.113.9", "198.51.100.1"], "state": "exact"},
-        {"name": "blocklist_v4", "elements": ["203.0.113.9", "10.9.9.9"], "state": "absent"},
+        {"name": "blocklist_net_v4", "elements": ["192.0.2.0/24", "203.0.113.9"]},
+        {"name": "blocklist_net_v4", "elements": ["203.0.113.9", "198.51.100.1"], "state": "exact"},
+        {"name": "blocklist_net_v4", "elements": ["203.0.113.9", "198.51.100.1"], "state": "exact"},
+        {"name": "blocklist_net_v4", "elements": ["203.0.113.9", "10.9.9.9"], "state": "absent"},
     ]
-    results, elems = run(tmp_path, calls, "blocklist_v4")
+    results, elems = run(tmp_path, calls, "blocklist_net_v4")
     assert results[1]["removed"] == ["192.0.2.0/24"]
     assert results[1]["added"] == ["198.51.100.1"]
     assert results[2]["changed"] is False
@@ -107,7 +117,7 @@ def test_timeouts_in_the_deny_set(tmp_path: Path) -> None:
     ]
     results, elems = run(tmp_path, calls, "deny_v4")
     assert [r["changed"] for r in results] == [True, False, False]
-    assert results[2]["elements"] == ["203.0.113.7/32"]
+    assert results[2]["elements"] == ["203.0.113.7"]
     assert elems[0]["elem"]["val"] == "203.0.113.7"
     assert elems[0]["elem"]["timeout"] == 300
 
@@ -132,8 +142,16 @@ def test_timeouts_in_the_deny_set(tmp_path: Path) -> None:
             "timeout needs a positive number and a set",
         ),
         (
-            {"name": "blocklist_v4", "elements": ["10.0.0.0/8"], "protect": ["10.1.1.1"]},
-            "refusing to add 10.0.0.0/8 to inet rampart blocklist_v4: it covers the protected address",
+            {"name": "blocklist_net_v4", "elements": ["10.0.0.0/8"], "protect": ["10.1.1.1"]},
+            "refusing to add 10.0.0.0/8 to inet rampart blocklist_net_v4: it covers the protected address",
+        ),
+        (
+            {"name": "blocklist_v4", "elements": ["10.1.1.1"], "protect": ["10.1.1.1"], "state": "exact"},
+            "refusing to add 10.1.1.1 to inet rampart blocklist_v4: it covers the protected address",
+        ),
+        (
+            {"name": "blocklist_v4", "elements": ["10.0.0.0/8"]},
+            "is a network but set blocklist_v4 has no interval flag (select: addresses leaves networks out)",
         ),
         ({"name": "nosuch"}, "cannot read set inet rampart nosuch"),
     ],
@@ -142,4 +160,66 @@ def test_bad_input_fails_before_any_change(tmp_path: Path, args: dict[str, Any],
     results, elems = run(tmp_path, [args], "blocklist_v4")
     assert results[0]["failed"] is True
     assert message in results[0]["msg"]
+    assert elems == []
+
+
+def test_exact_on_a_hash_set_is_recognised_by_its_marker(tmp_path: Path) -> None:
+    first = {"name": "blocklist_v4", "elements": ["192.0.2.1", "192.0.2.2", "192.0.2.3"], "state": "exact"}
+    second = dict(first, elements=["192.0.2.2", "192.0.2.3", "192.0.2.4"])
+    calls: list[dict[str, Any]] = [
+        dict(first, _check=True),
+        dict(first),
+        dict(first),  # unchanged: the marker's fingerprint matches
+        {"_nft": "flush set inet rampart blocklist_v4"},
+        dict(first),  # the marker is gone with the elements: loaded again
+        dict(second),  # the difference, from the cache the marker vouches for
+        {"name": "blocklist_v4", "elements": ["192.0.2.9"]},  # present: the marker goes
+        dict(second),  # listed once, the extra address removed, the marker back
+        dict(second),
+    ]
+    results, elems = run(tmp_path, calls, "blocklist_v4")
+    changed = [r.get("changed") for r in results]
+    assert changed == [True, True, False, None, True, True, True, True, False]
+    assert results[0]["added_count"] == 3
+    assert (results[5]["added"], results[5]["removed"]) == (["192.0.2.4"], ["192.0.2.1"])
+    assert (results[7]["added"], results[7]["removed"]) == ([], ["192.0.2.9"])
+    assert results[8]["count"] == 3
+    values = sorted(e if isinstance(e, str) else e["elem"]["val"] for e in elems)
+    assert values == ["192.0.2.2", "192.0.2.3", "192.0.2.4", "255.255.255.255"]
+    marker = next(e["elem"] for e in elems if isinstance(e, dict))
+    assert marker["comment"].startswith("rampart sha256:")
+    cache = tmp_path / "cache" / "inet-rampart-blocklist_v4.bin"
+    assert hashlib.sha256(cache.read_bytes()).hexdigest() == marker["comment"].split(":")[1]
+
+
+def test_select_splits_one_file_into_address_and_network_sets(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_text("192.0.2.7\n198.51.100.0/24\n2001:db8::1\n2001:db8:1::/48\n192.0.2.8/32\n")
+    common = {"paths": [str(mixed)], "state": "exact", "skip_other_family": True}
+    calls = [
+        {**common, "name": "blocklist_v4", "select": "addresses"},
+        {**common, "name": "blocklist_net_v4", "select": "networks"},
+        {**common, "name": "blocklist_v6", "select": "addresses"},
+        {**common, "name": "blocklist_net_v6", "select": "networks"},
+        {"name": "blocklist_net_v4", "state": "list"},
+    ]
+    results, elems = run(tmp_path, calls, "blocklist_v4")
+    assert [r["added"] for r in results[:4]] == [
+        ["192.0.2.7", "192.0.2.8"],
+        ["198.51.100.0/24"],
+        ["2001:db8::1"],
+        ["2001:db8:1::/48"],
+    ]
+    assert results[4]["elements"] == ["198.51.100.0/24"]
+    assert "192.0.2.7" in elems
+
+
+def test_a_full_set_is_refused_whole(tmp_path: Path) -> None:
+    calls = [
+        {"_nft": "add set inet rampart small { type ipv4_addr; size 2; }"},
+        {"name": "small", "elements": ["192.0.2.1", "192.0.2.2", "192.0.2.3"]},
+    ]
+    results, elems = run(tmp_path, calls, "small")
+    assert results[1]["failed"] is True
+    assert "inet rampart small failed, nothing was changed: it holds at most 2 elements" in results[1]["msg"]
     assert elems == []

@@ -95,7 +95,7 @@ def test_check_mode_changes_nothing(tmp_path: Path) -> None:
 
 
 def test_exact_replaces_and_absent_removes(tmp_path: Path) -> None:
-    calls = [
+    calls: list[dict[str, Any]] = [
         {"name": "blocklist_net_v4", "elements": ["192.0.2.0/24", "203.0.113.9"]},
         {"name": "blocklist_net_v4", "elements": ["203.0.113.9", "198.51.100.1"], "state": "exact"},
         {"name": "blocklist_net_v4", "elements": ["203.0.113.9", "198.51.100.1"], "state": "exact"},
@@ -196,7 +196,7 @@ def test_select_splits_one_file_into_address_and_network_sets(tmp_path: Path) ->
     mixed = tmp_path / "mixed.txt"
     mixed.write_text("192.0.2.7\n198.51.100.0/24\n2001:db8::1\n2001:db8:1::/48\n192.0.2.8/32\n")
     common = {"paths": [str(mixed)], "state": "exact", "skip_other_family": True}
-    calls = [
+    calls: list[dict[str, Any]] = [
         {**common, "name": "blocklist_v4", "select": "addresses"},
         {**common, "name": "blocklist_net_v4", "select": "networks"},
         {**common, "name": "blocklist_v6", "select": "addresses"},
@@ -215,7 +215,7 @@ def test_select_splits_one_file_into_address_and_network_sets(tmp_path: Path) ->
 
 
 def test_a_full_set_is_refused_whole(tmp_path: Path) -> None:
-    calls = [
+    calls: list[dict[str, Any]] = [
         {"_nft": "add set inet rampart small { type ipv4_addr; size 2; }"},
         {"name": "small", "elements": ["192.0.2.1", "192.0.2.2", "192.0.2.3"]},
     ]

@@ -14,6 +14,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.rampart.hardening.plugins.module_utils.nft import (
     FirewallError,
     admits,
+    carry_over,
     compile_acl,
     drift,
     is_exempt,
@@ -73,6 +74,15 @@ def firewall_ruleset_hash(text: Any) -> str | None:
     return ruleset_hash_of(str(text or ""))
 
 
+def firewall_carry_over(listing: Any, table: str = "rampart") -> str:
+    """``add element`` statements putting the deny sets' bans from ``nft -s list table`` back."""
+    if not isinstance(listing, str):
+        raise AnsibleFilterError(
+            f"firewall_carry_over: expected nft list output, got {type(listing).__name__}"
+        )
+    return carry_over(listing, table)
+
+
 def firewall_normalise(doc: Any, table: str = "rampart", family: str = "inet") -> dict[str, Any] | None:
     """``nft -j list ruleset`` output (dict or JSON text) reduced to the role's table, comparable."""
 
@@ -106,6 +116,7 @@ class FilterModule:
             "firewall_ruleset": firewall_ruleset,
             "firewall_admits": firewall_admits,
             "firewall_ruleset_hash": firewall_ruleset_hash,
+            "firewall_carry_over": firewall_carry_over,
             "firewall_normalise": firewall_normalise,
             "firewall_drift": firewall_drift,
         }

@@ -514,6 +514,29 @@ def render_ruleset(acl: Mapping[str, Any], settings: Mapping[str, Any] | None = 
     return "\n".join(lines) + "\n"
 
 
+# The deny sets keep their bans across a ruleset change (their elements are carried over).
+CARRIED = ("deny_v4", "deny_v6")
+
+
+def carry_over(listing: str, table: str, names: Sequence[str] = CARRIED) -> str:
+    """``add element`` statements that put the named sets' elements from ``nft -s list table``
+    output back, to follow the replacement of the table in the same transaction.
+
+    Each element keeps the timeout it was added with (fail2ban's bans name one; rate bans use
+    the set's), counted again from the change: a ban may last up to one timeout longer, never
+    shorter. Sets that are missing or empty give nothing.
+    """
+    out = []
+    for name in names:
+        match = re.search(
+            rf"^\s*set {re.escape(name)} {{[^}}]*?^\s*elements = {{([^}}]*)}}", listing, re.MULTILINE
+        )
+        if match:
+            elements = " ".join(match.group(1).split())
+            out.append(f"add element inet {table} {name} {{ {elements} }}")
+    return "".join(f"{line}\n" for line in out)
+
+
 def ruleset_hash_of(text: str) -> str | None:
     """The rampart hash in a rendered file or in ``nft list table`` output, if any."""
     match = HASH_RE.search(text)

@@ -274,13 +274,15 @@ class SetModule:
                 text = Path(path).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 self.fail(f"cannot read {path}: {exc}")
-            plain = el.plain_addresses(text)
-            if plain is not None and (plain[0] == self.version or self.p["skip_other_family"]):
-                if plain[0] == self.version and self.p["select"] != "networks":
+            version, addresses = el.plain_addresses(text) or (0, [])
+            ours = version == self.version
+            # The fast path, unless a line needs its own message (wrong family, protected address).
+            if version and (ours or self.p["skip_other_family"]) and not (ours and self.hits(addresses)):
+                if ours and self.p["select"] != "networks":
                     if self.interval:
-                        spans.extend((a, a) for a in plain[1])
+                        spans.extend((a, a) for a in addresses)
                     else:
-                        hosts.update(plain[1])
+                        hosts.update(addresses)
                 continue
             for number, value in el.numbered(text):
                 self.take(f"{path} line {number}", value, hosts, spans)
@@ -300,11 +302,13 @@ class SetModule:
                     "addresses (skip_other_family: true leaves such lines out)"
                 )
             return
+        span = el.interval(version, first, length)
+        self.guard(where, value, span)
         host = length == el.BITS[version]
         if (p["select"] == "addresses" and not host) or (p["select"] == "networks" and host):
             return
         if self.interval:
-            spans.append(el.interval(version, first, length))
+            spans.append(span)
         elif host:
             hosts.add(first)
         else:
@@ -354,7 +358,6 @@ class SetModule:
             held = {int.from_bytes(k, "big"): c for k, c in self.lookup([marker, *ordered]).items()}
             unmark = held.get(marker, "").startswith(el.MARKER_PREFIX)
             if self.p["state"] == "present":
-                self.guard((a, a) for a in self.protected.keys() & (hosts - held.keys()))
                 plan = self.changes(added=[a for a in ordered if a not in held], removed=[])
             else:
                 plan = self.changes(added=[], removed=[a for a in ordered if a in held])
@@ -371,14 +374,18 @@ class SetModule:
         current = self.remembered(have)
         if current is None:
             current = {lo for (lo, _), c in self.listed() if not c.startswith(el.MARKER_PREFIX)}
-        self.guard((a, a) for a in self.protected.keys() & (hosts - current))
         added = [a for a in ordered if a not in current] if current else ordered
         plan = self.changes(added=added, removed=sorted(current - hosts))
         # The marker is replaced in the same transaction, so it vouches for exactly this content.
+        # An empty list needs none (an empty set lists at once), so it leaves an empty set.
         if have is not None:
             plan.messages[:0] = self.messages(NFT_MSG_DELSETELEM, [marker])
-        plan.messages += self.messages(NFT_MSG_NEWSETELEM, [marker], comment=comment)
-        plan.count, plan.cache = len(hosts), packed
+        if hosts:
+            plan.messages += self.messages(NFT_MSG_NEWSETELEM, [marker], comment=comment)
+            plan.cache = packed
+        else:
+            plan.forget = True
+        plan.count = len(hosts)
         return plan
 
     def lookup(self, addresses: list[int]) -> dict[bytes, str]:
@@ -431,7 +438,6 @@ class SetModule:
         have = el.Coverage(current)
         if state == "present":
             added = [s for s in el.merge(spans) if not have.covers(s)]
-            self.guard(added)
             texts = self.cidr_texts(added)
             after = len(el.merge(current + added))
             script = self.statements("add", texts, timeout=True)
@@ -457,7 +463,6 @@ class SetModule:
             return Plan(count=len(wanted))
         want = el.Coverage(wanted)
         new = [s for s in wanted if not have.covers(s)]
-        self.guard(new)
         script = f"flush set {self.target}\n" + self.statements("add", self.cidr_texts(wanted), timeout=True)
         plus = self.cidr_texts(new)
         minus = self.cidr_texts(s for s in merged_current if not want.covers(s))
@@ -479,15 +484,23 @@ class SetModule:
                 found[addr] = address
         return found
 
-    def guard(self, added: Iterable[el.Interval]) -> None:
-        """Fail before any change if an element to add covers a protected address."""
-        for span in added:
-            for addr, address in self.protected.items():
-                if span[0] <= addr <= span[1]:
-                    self.fail(
-                        f"refusing to add {self.span_text(span)} to {self.target}: it covers the protected "
-                        f"address {address} (the controller?); nothing was changed"
-                    )
+    def hits(self, addresses: list[int]) -> bool:
+        return self.p["state"] != "absent" and bool(self.protected.keys() & set(addresses))
+
+    def guard(self, where: str, value: str, span: el.Interval) -> None:
+        """Fail before any change if an input element covers a protected address.
+
+        Every line of the input counts, also those O(select) leaves to another set, so the
+        first of the calls that share a block list refuses it.
+        """
+        if self.p["state"] == "absent":
+            return
+        for addr, address in self.protected.items():
+            if span[0] <= addr <= span[1]:
+                self.fail(
+                    f"{where}: refusing {value}: it covers the protected address {address} "
+                    f"(the controller?); nothing was changed in {self.target}"
+                )
 
     def apply(self, plan: Plan) -> None:
         if plan.messages:

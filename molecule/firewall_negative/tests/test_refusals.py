@@ -151,13 +151,11 @@ def test_block_list_covering_the_controller_is_refused(host: Any, tmp_path: Path
     result = run_apply(host, tmp_path, {"firewall_blocklist_files": [str(block_list)]})
     # The file is copied to the host before the load is refused; the sets are untouched.
     assert result.returncode == 2, result.stdout[-3000:]
-    assert (
-        "refusing to add 10.88.0.0/13 to inet rampart blocklist_v4: it covers the protected address"
-        in result.stdout
-    )
+    assert "line 2: refusing 10.88.0.0/13: it covers the protected address" in result.stdout
     assert fingerprint(host)["table"] == before["table"]
     with host.sudo():
-        assert "elements" not in host.check_output("nft list set inet rampart blocklist_v4")
+        for name in ("blocklist_v4", "blocklist_net_v4"):
+            assert "elements" not in host.check_output(f"nft list set inet rampart {name}")
     assert fresh_login(host, "rampart", command="sudo -n true").returncode == 0
 
 

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from ansible_collections.rampart.hardening.plugins.module_utils import nft
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "nft"
+ROOT = Path(__file__).resolve().parents[4]
+FIXTURES = ROOT / "tests" / "fixtures" / "nft"
 
 
 def load(name: str) -> Any:
@@ -401,3 +403,49 @@ def test_debian_12_and_13_members_with_the_same_rules_are_in_sync() -> None:
     assert trixie["nftables"][0]["metainfo"]["version"] == "1.1.3"
     assert bookworm != trixie
     assert nft.normalise_table(bookworm) == nft.normalise_table(trixie)
+
+
+def test_carry_over_reads_the_deny_sets_from_a_listing() -> None:
+    listing = (FIXTURES / "bookworm" / "list_table.txt").read_text()
+    assert nft.carry_over(listing, "rampart") == (
+        "add element inet rampart deny_v4 { 203.0.113.7 timeout 5m expires 4m59s988ms }\n"
+    )
+    assert nft.carry_over(listing, "rampart", ["blocklist_net_v4", "nosuch"]) == (
+        "add element inet rampart blocklist_net_v4 { 192.0.2.10-192.0.2.20, 198.51.100.0/23 }\n"
+    )
+    assert nft.carry_over("", "rampart") == ""
+
+
+# Runs in a namespace: a table with bans, then a changed ruleset applied with the bans carried over.
+CARRY = """
+set -e
+nft -f "$1"
+nft 'add element inet rampart deny_v4 { 203.0.113.7 timeout 5m, 203.0.113.9 }'
+nft 'add element inet rampart deny_v6 { 2001:db8::7 }'
+{ cat "$2"; nft -s list table inet rampart | python3 -c "$3"; } | nft -f -
+nft list table inet rampart
+"""
+
+
+@pytest.mark.skipif(not NFT, reason="needs nft, unshare and root")
+def test_bans_survive_a_ruleset_change_in_one_transaction(tmp_path: Path) -> None:
+    changed = tmp_path / "changed.nft"
+    changed.write_text(nft.render_ruleset(ACL, {"deny_timeout": 60, "ssh_rate": "5/minute"}))
+    python = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from ansible_collections.rampart.hardening.plugins.module_utils import nft; "
+        "print(nft.carry_over(sys.stdin.read(), 'rampart'), end='')"
+    )
+    script = CARRY.replace('python3 -c "$3"', f'{sys.executable} -c "$3" {ROOT / ".collections"}')
+    proc = subprocess.run(
+        ["unshare", "-n", "sh", "-c", script, "carry", str(FIXTURES / "ruleset.nft"), str(changed), python],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert nft.ruleset_hash_of(proc.stdout) == nft.ruleset_hash_of(changed.read_text())
+    deny_v4 = re.search(r"set deny_v4 \{.*?elements = \{([^}]*)\}", proc.stdout, re.DOTALL)
+    assert deny_v4 is not None
+    assert "203.0.113.7 timeout 5m expires" in deny_v4.group(1)
+    assert "203.0.113.9 expires" in deny_v4.group(1)  # the set's new default timeout (1m)
+    assert re.search(r"set deny_v6 \{[^}]*elements = \{ 2001:db8::7 expires", proc.stdout)

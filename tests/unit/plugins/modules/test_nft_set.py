@@ -143,11 +143,17 @@ def test_timeouts_in_the_deny_set(tmp_path: Path) -> None:
         ),
         (
             {"name": "blocklist_net_v4", "elements": ["10.0.0.0/8"], "protect": ["10.1.1.1"]},
-            "refusing to add 10.0.0.0/8 to inet rampart blocklist_net_v4: it covers the protected address",
+            "elements[0]: refusing 10.0.0.0/8: it covers the protected address 10.1.1.1 (the controller?); "
+            "nothing was changed in inet rampart blocklist_net_v4",
         ),
         (
-            {"name": "blocklist_v4", "elements": ["10.1.1.1"], "protect": ["10.1.1.1"], "state": "exact"},
-            "refusing to add 10.1.1.1 to inet rampart blocklist_v4: it covers the protected address",
+            {
+                "name": "blocklist_v4",
+                "elements": ["10.0.0.0/8"],
+                "protect": ["10.1.1.1"],
+                "select": "networks",
+            },
+            "elements[0]: refusing 10.0.0.0/8: it covers the protected address 10.1.1.1",
         ),
         (
             {"name": "blocklist_v4", "elements": ["10.0.0.0/8"]},
@@ -223,3 +229,24 @@ def test_a_full_set_is_refused_whole(tmp_path: Path) -> None:
     assert results[1]["failed"] is True
     assert "inet rampart small failed, nothing was changed: it holds at most 2 elements" in results[1]["msg"]
     assert elems == []
+
+
+def test_a_protected_address_in_a_bare_list_is_named_by_its_line(tmp_path: Path) -> None:
+    bare = tmp_path / "bare.txt"
+    bare.write_text("192.0.2.1\n10.1.1.1\n")
+    args = {"name": "blocklist_v4", "paths": [str(bare)], "state": "exact", "protect": ["10.1.1.1"]}
+    results, elems = run(tmp_path, [args, dict(args, state="absent")], "blocklist_v4")
+    assert results[0]["failed"] is True
+    assert f"{bare} line 2: refusing 10.1.1.1: it covers the protected address" in results[0]["msg"]
+    assert results[1]["changed"] is False  # removing a protected address is always allowed
+    assert elems == []
+
+
+def test_an_empty_list_leaves_an_empty_set_without_a_marker(tmp_path: Path) -> None:
+    empty = {"name": "blocklist_v4", "elements": [], "state": "exact"}
+    calls = [dict(empty), {"name": "blocklist_v4", "elements": ["192.0.2.1"], "state": "exact"}, dict(empty)]
+    results, elems = run(tmp_path, calls, "blocklist_v4")
+    assert [r["changed"] for r in results] == [False, True, True]
+    assert results[2]["removed"] == ["192.0.2.1"]
+    assert elems == []
+    assert not (tmp_path / "cache" / "inet-rampart-blocklist_v4.bin").exists()

@@ -172,7 +172,7 @@ def _up_containers(
     if not wanted:
         return []
     if mode == "bridge":
-        _ensure_network(lab)
+        _ensure_network(lab, ipv6=any(spec.ipv6 for spec in specs))
 
     start = time.monotonic()
     fresh: list[str] = []
@@ -197,11 +197,12 @@ def _up_containers(
     return hosts
 
 
-def _ensure_network(lab: Lab) -> None:
+def _ensure_network(lab: Lab, ipv6: bool = False) -> None:
+    """The lab's bridge network; dual-stack (podman picks a unique local /64) when asked."""
     if any(n.name == lab.network for n in list_networks(lab.labels)):
         return
     labels = [arg for key, value in sorted(lab.labels.items()) for arg in ("--label", f"{key}={value}")]
-    podman("network", "create", *labels, lab.network)
+    podman("network", "create", *labels, *(["--ipv6"] if ipv6 else []), lab.network)
 
 
 def _create(lab: Lab, spec: naming.HostSpec, name: str, mode: str) -> None:

@@ -105,6 +105,7 @@ class HostSpec:
     kind: str = "container"
     vm: VmSettings | None = None
     publish: tuple[tuple[int, int], ...] = ()
+    ipv6: bool = False  # the lab network gets an IPv6 prefix too (containers only)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -2,7 +2,10 @@
 
 ``molecule/resources/create.yml`` hands ``molecule_yml.platforms`` to
 ``python -m lab up --platforms JSON``. Each platform names its ``release``; ``kind: vm``
-makes it a QEMU VM (default ``container``), shaped by the VM keys below.
+makes it a QEMU VM (default ``container``), shaped by the VM keys below. A container may
+``publish`` ports on the host's loopback; ``ipv6: true`` on any container makes the lab's
+network dual-stack (a unique local /64 besides the IPv4 /24, with default routes), so the
+containers have global-scope IPv6 addresses.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from lab import naming
 
 # Keys a platform may carry. Molecule's own (groups, children) are allowed and ignored here.
 VM_KEYS: tuple[str, ...] = ("disks", "disk_size", "memory", "cpus", "boot", "host_ports")
-CONTAINER_KEYS: tuple[str, ...] = ("publish",)
+CONTAINER_KEYS: tuple[str, ...] = ("publish", "ipv6")
 KNOWN_KEYS: frozenset[str] = frozenset(
     ("name", "release", "kind", "groups", "children", *VM_KEYS, *CONTAINER_KEYS)
 )
@@ -106,6 +109,9 @@ def parse_platforms(data: object, releases: Iterable[str]) -> list[naming.HostSp
             if vm_only:
                 raise ValueError(f"platform {name!r}: {', '.join(vm_only)} only apply to kind: vm")
             spec = naming.parse_instance(f"{name}:{release}", known)
-            spec = dataclasses.replace(spec, publish=published_ports(name, item))
+            ipv6 = item.get("ipv6", False)
+            if not isinstance(ipv6, bool):
+                raise ValueError(f"platform {name!r}: ipv6 must be true or false, not {ipv6!r}")
+            spec = dataclasses.replace(spec, publish=published_ports(name, item), ipv6=ipv6)
         specs.append(spec)
     return naming.check_unique(specs)

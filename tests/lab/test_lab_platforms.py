@@ -39,9 +39,22 @@ def test_containers_publish_ports_on_the_host_loopback() -> None:
     ]
 
 
+def test_a_container_can_ask_for_a_dual_stack_network() -> None:
+    platforms = [{"name": "fw", "release": "trixie", "ipv6": True}, {"name": "client", "release": "bookworm"}]
+    assert parse_platforms(platforms, RELEASES) == [
+        HostSpec("fw", "trixie", ipv6=True),
+        HostSpec("client", "bookworm"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("platforms", "error"),
     [
+        ([{"name": "a", "release": "bookworm", "ipv6": "yes"}], "'a': ipv6 must be true or false"),
+        (
+            [{"name": "a", "release": "bookworm", "kind": "vm", "ipv6": True}],
+            "'a': ipv6 only apply to containers",
+        ),
         ([], "non-empty list"),
         ({"name": "a"}, "non-empty list"),
         (["a"], "platform #1 is not a mapping"),

@@ -45,8 +45,8 @@ def ipv4(host: Any) -> str:
     return str(host.check_output("ip -4 -o addr show dev eth0").split()[3].split("/")[0])
 
 
-def link_local(host: Any) -> str:
-    return str(host.check_output("ip -6 -o addr show dev eth0 scope link").split()[3].split("/")[0]) + "%eth0"
+def ipv6(host: Any) -> str:
+    return str(host.check_output("ip -6 -o addr show dev eth0 scope global").split()[3].split("/")[0])
 
 
 def attempts(client: Any, address: str, port: int, count: int = 1, timeout: float = 4) -> list[str]:
@@ -111,11 +111,11 @@ def test_denied_client_cannot_connect(host: Any, denied: Any) -> None:
 
 
 def test_allowed_client_connects_over_ipv6(host: Any, allowed: Any) -> None:
-    assert connects(allowed, link_local(host), 8080)
+    assert connects(allowed, ipv6(host), 8080)
 
 
 def test_denied_client_cannot_connect_over_ipv6(host: Any, denied: Any) -> None:
-    assert not connects(denied, link_local(host), 8080)
+    assert not connects(denied, ipv6(host), 8080)
 
 
 # nft_set keeps a fingerprint of what it loaded in one marker element of each non-empty hash set.
@@ -146,6 +146,10 @@ def test_an_address_in_the_block_list_cannot_connect(host: Any, allowed: Any) ->
         with host.sudo():
             host.check_output(f"nft delete element inet rampart blocklist_v4 {{ {client} }}")
     assert connects(allowed, ipv4(host), 8080)
+
+
+def test_clients_are_named_by_their_global_ipv6_address(host: Any, allowed: Any) -> None:
+    assert ipv6(allowed) in set_elements(host, "src_web_v6")
 
 
 def test_brute_force_is_banned_until_the_entry_expires(host: Any, allowed: Any) -> None:

@@ -170,3 +170,21 @@ def test_the_rolled_back_ruleset_is_the_confirmed_one(host: Any) -> None:
     assert booted is not None
     assert kernel.group(1) == booted.group(1)
     assert "dport 22 drop" not in listing
+
+
+def test_bans_survive_a_ruleset_change(host: Any, tmp_path: Path) -> None:
+    """A changed access list replaces the table; the addresses banned before are still banned."""
+    with host.sudo():
+        host.check_output("nft add element inet rampart deny_v4 { 198.51.100.77 timeout 10m }")
+        host.check_output("nft add element inet rampart deny_v6 { 2001:db8::77 }")
+    before = fingerprint(host)
+    web = {"name": "web", "ports": [8080], "sources": ["192.0.2.0/24"]}
+    result = run_apply(host, tmp_path, {"firewall_rules": [SSH, web]})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert fingerprint(host)["table"] != before["table"]
+    with host.sudo():
+        deny_v4 = host.check_output("nft list set inet rampart deny_v4")
+        deny_v6 = host.check_output("nft list set inet rampart deny_v6")
+    assert "198.51.100.77 timeout 10m expires" in deny_v4
+    assert "2001:db8::77 expires" in deny_v6
+    assert fresh_login(host, "rampart", command="sudo -n true").returncode == 0

@@ -24,7 +24,7 @@ from typing import Any
 
 from lab import naming, qemu
 from lab import recipe as r
-from lab.images import LOCK_DIR
+from lab.images import LOCK_DIR, LOG_DIR
 from lab.inventory import LabHost
 from lab.qga import AgentError, GuestAgent, guest_agent, monitor
 from lab.ssh import SshPaths, forget_host_keys, known_hosts_pattern, public_key, set_host_keys, wait_for_ssh
@@ -680,9 +680,17 @@ def lab_host(name: str, release: str, resource: str, port: int, ssh: SshPaths) -
 
 
 def remove_vm(vm: LabVm, ssh: SshPaths) -> None:
-    """Stop a VM (if it is still ours) and delete its folder and known_hosts line."""
+    """Stop a VM (if it is still ours) and delete its folder and known_hosts line.
+
+    Its console log is kept as ``.lab/logs/<resource>.console.log`` (the last one per VM name):
+    the evidence when a scenario failed because a guest hung (scripts/test.sh prints its tail).
+    """
     stop(vm.directory, vm.record)
     forget_host_keys(ssh, [known_hosts_pattern(vm.record.port)])
+    console = vm.directory / qemu.CONSOLE_LOG
+    if console.is_file():
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(console, LOG_DIR / f"{vm.record.resource}.console.log")
     shutil.rmtree(vm.directory, ignore_errors=True)
 
 

@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 
-SCENARIOS=(ssh_access ssh_access_negative log_collector audit_policy firewall firewall_negative replication_health patch_staging vm_smoke audit_policy_vm raid_health_vm)
+SCENARIOS=(ssh_access ssh_access_negative log_collector audit_policy firewall firewall_negative replication_health patch_staging patch_staging_vm audit_policy_vm raid_health_vm)
 passed=0 failed=0 failures=()
 
 stage() { # stage NAME COMMAND...
@@ -33,7 +33,18 @@ images() {
   stage lab-vm-images python -m lab images --kind vm
 }
 molecule_all() {
-  for s in "${SCENARIOS[@]}"; do stage "molecule:$s" molecule test -s "$s"; done
+  local mark before
+  for s in "${SCENARIOS[@]}"; do
+    mark=$(mktemp) before=$failed
+    stage "molecule:$s" molecule test -s "$s"
+    # A failed VM scenario: show how its guests' consoles ended (lab keeps them on destroy).
+    if ((failed > before)); then
+      find .lab/logs -name '*.console.log' -newer "$mark" 2>/dev/null | while read -r log; do
+        printf '\n--- last 40 lines of %s ---\n' "$log"; tail -n 40 "$log"
+      done
+    fi
+    rm -f "$mark"
+  done
 }
 
 stages=("$@"); ((${#stages[@]})) || stages=(lint unit docs images molecule)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +40,33 @@ def fresh_login(
         command,
     ]
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+def run_playbook(
+    host: Any, playbook: Path, extra: dict[str, Any], report_dir: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run a playbook against this one host with extra vars, as an operator would, from the project."""
+    root = LAB_SSH.parents[1]
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
+        "RAMPART_REPORT_DIR": str(report_dir),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "ANSIBLE_FORCE_COLOR": "0",
+    }
+    argv = [
+        "ansible-playbook",
+        "-i",
+        os.environ["MOLECULE_INVENTORY_FILE"],
+        "--limit",
+        host.backend.get_hostname(),
+    ]
+    return subprocess.run(
+        [*argv, str(playbook), "-e", json.dumps(extra)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        timeout=300,
+        check=False,
+    )

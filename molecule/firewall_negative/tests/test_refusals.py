@@ -7,8 +7,6 @@ a fresh SSH login still works. The converge has already proven the rollback of a
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import subprocess
 import sys
@@ -18,9 +16,8 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "resources"))
-from labtest import fresh_login
+from labtest import fresh_login, run_playbook
 
-ROOT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).parents[3]))
 SCENARIO = Path(__file__).parents[1]
 SSH = {"name": "ssh", "ports": [22], "sources": ["net:controller"]}
 
@@ -95,31 +92,7 @@ def fingerprint(host: Any) -> dict[str, str]:
 
 
 def run_apply(host: Any, tmp_path: Path, extra: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "RAMPART_REPORT_DIR": str(tmp_path),
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "ANSIBLE_FORCE_COLOR": "0",
-    }
-    return subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            os.environ["MOLECULE_INVENTORY_FILE"],
-            "--limit",
-            host.backend.get_hostname(),
-            str(SCENARIO / "apply.yml"),
-            "-e",
-            json.dumps(extra),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
+    return run_playbook(host, SCENARIO / "apply.yml", extra, tmp_path)
 
 
 def assert_refused(

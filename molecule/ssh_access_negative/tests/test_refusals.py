@@ -7,10 +7,8 @@ login still works.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "resources"))
-from labtest import fresh_login
+from labtest import fresh_login, run_playbook
 
 ROOT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).parents[3]))
 SCENARIO = Path(__file__).parents[1]
@@ -110,31 +108,7 @@ def test_refused_before_anything_changes(
     host: Any, tmp_path: Path, bad_input: dict[str, Any], message: str
 ) -> None:
     before = fingerprint(host)
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "RAMPART_REPORT_DIR": str(tmp_path),
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "ANSIBLE_FORCE_COLOR": "0",
-    }
-    result = subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            os.environ["MOLECULE_INVENTORY_FILE"],
-            "--limit",
-            host.backend.get_hostname(),
-            str(SCENARIO / "apply.yml"),
-            "-e",
-            json.dumps(bad_input),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
+    result = run_playbook(host, SCENARIO / "apply.yml", bad_input, tmp_path)
     assert result.returncode == 2, result.stdout[-3000:]
     assert message in result.stdout, result.stdout[-3000:]
     recap = re.search(rf"^{re.escape(host.backend.get_hostname())}\s+:.*$", result.stdout, re.MULTILINE)

@@ -11,6 +11,7 @@ from ansible_collections.rampart.hardening.plugins.filter.firewall import (
     FilterModule,
     firewall_acl,
     firewall_admits,
+    firewall_carry_over,
     firewall_drift,
     firewall_normalise,
     firewall_ruleset,
@@ -27,10 +28,20 @@ def test_filters_are_registered() -> None:
         "firewall_acl",
         "firewall_ruleset",
         "firewall_ruleset_hash",
+        "firewall_carry_over",
         "firewall_admits",
         "firewall_normalise",
         "firewall_drift",
     }
+
+
+def test_carry_over_filter() -> None:
+    listing = (FIXTURES / "list_table.txt").read_text()
+    assert firewall_carry_over(listing, "rampart").startswith(
+        "add element inet rampart deny_v4 { 203.0.113.7 "
+    )
+    with pytest.raises(AnsibleFilterError, match="firewall_carry_over: expected nft list output"):
+        firewall_carry_over(None)
 
 
 def test_acl_ruleset_and_proof() -> None:

@@ -42,10 +42,9 @@ def fresh_login(
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
-def run_playbook(
-    host: Any, playbook: Path, extra: dict[str, Any], report_dir: Path
-) -> subprocess.CompletedProcess[str]:
-    """Run a playbook against this one host with extra vars, as an operator would, from the project."""
+def ansible_playbook(*args: str, report_dir: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """ansible-playbook on the scenario's inventory, from the project directory, as an operator runs it
+    (the controls callback writes its reports to ``report_dir``)."""
     root = LAB_SSH.parents[1]
     env = {
         **os.environ,
@@ -54,19 +53,15 @@ def run_playbook(
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "ANSIBLE_FORCE_COLOR": "0",
     }
-    argv = [
-        "ansible-playbook",
-        "-i",
-        os.environ["MOLECULE_INVENTORY_FILE"],
-        "--limit",
-        host.backend.get_hostname(),
-    ]
+    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], *args]
     return subprocess.run(
-        [*argv, str(playbook), "-e", json.dumps(extra)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=root,
-        timeout=300,
-        check=False,
+        argv, capture_output=True, text=True, env=env, cwd=root, timeout=timeout, check=False
     )
+
+
+def run_playbook(
+    host: Any, playbook: Path, extra: dict[str, Any], report_dir: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run a playbook against this one host with extra vars."""
+    limit = host.backend.get_hostname()
+    return ansible_playbook("--limit", limit, str(playbook), "-e", json.dumps(extra), report_dir=report_dir)

@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.rampart.hardening.plugins.module_utils.nft_elements import merge
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 PROTOCOLS = ("tcp", "udp")
@@ -86,17 +88,7 @@ def parse_ports(value: Any, where: str) -> list[tuple[int, int]]:
         if not (1 <= lo_hi[0] <= lo_hi[1] <= 65535):
             raise FirewallError(f"{where}: {item!r} is not a port (1-65535) or range 'LO-HI' with LO <= HI")
         ranges.append(lo_hi)
-    return merge_ranges(ranges)
-
-
-def merge_ranges(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for lo, hi in sorted(ranges):
-        if merged and lo <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
-        else:
-            merged.append((lo, hi))
-    return merged
+    return merge(ranges)
 
 
 def collapse(networks: Iterable[Network]) -> tuple[list[str], list[str]]:

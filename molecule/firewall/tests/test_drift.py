@@ -4,34 +4,18 @@ in sync after the converge; an element added by hand on one member is reported a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).parents[3]))
+sys.path.insert(0, str(Path(__file__).parents[2] / "resources"))
+from labtest import ansible_playbook
 
 testinfra_hosts = ["ansible://firewall-trixie"]
 
 
 def run_drift(tmp_path: Path) -> dict[str, dict[str, Any]]:
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "RAMPART_REPORT_DIR": str(tmp_path),
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "ANSIBLE_FORCE_COLOR": "0",
-    }
-    result = subprocess.run(
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "playbooks/firewall_drift.yml"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
+    result = ansible_playbook("playbooks/firewall_drift.yml", report_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     return {
         host: json.loads((tmp_path / f"{host}.json").read_text())["controls"]["NET-04"]

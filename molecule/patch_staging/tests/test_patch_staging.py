@@ -21,6 +21,9 @@ from typing import Any
 import pytest
 import testinfra
 
+sys.path.insert(0, str(Path(__file__).parents[2] / "resources"))
+from labtest import ansible_playbook
+
 ROOT = Path(__file__).resolve().parents[3]
 SCENARIO = Path(__file__).resolve().parents[1]
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
@@ -65,22 +68,7 @@ def pin(host: Any, *specs: str) -> None:
 
 
 def playbook(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "RAMPART_REPORT_DIR": str(tmp),
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "ANSIBLE_FORCE_COLOR": "0",
-    }
-    return subprocess.run(
-        ["ansible-playbook", "-i", INVENTORY, str(SCENARIO / "converge.yml"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=900,
-        check=False,
-    )
+    return ansible_playbook(str(SCENARIO / "converge.yml"), *args, report_dir=tmp, timeout=900)
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:

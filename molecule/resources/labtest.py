@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +66,20 @@ def run_playbook(
     """Run a playbook against this one host with extra vars."""
     limit = host.backend.get_hostname()
     return ansible_playbook("--limit", limit, str(playbook), "-e", json.dumps(extra), report_dir=report_dir)
+
+
+def run_oneshot(
+    host: Any, service: str, tag: str = "rampart-health", wait: float = 10.0
+) -> tuple[int, list[Any]]:
+    """Start a oneshot service once, as its timer would; its exit status and the journal entries it
+    logged under ``tag``. Entries are matched by the run's main PID, so a run the timer starts on its
+    own just before or after is not counted."""
+    host.run(f"sudo systemctl start {service}")  # returns when the oneshot has finished
+    shown = host.check_output(f"systemctl show -p ExecMainPID -p ExecMainStatus {service}")
+    run = dict(line.split("=", 1) for line in shown.splitlines())
+    deadline = time.monotonic() + wait
+    while True:  # syslog datagrams may reach the journal a moment after the process exits
+        out: str = host.check_output(f"sudo journalctl -t {tag} _PID={run['ExecMainPID']} -o json --no-pager")
+        if out.strip() or time.monotonic() >= deadline:
+            return int(run["ExecMainStatus"]), [json.loads(line) for line in out.splitlines()]
+        time.sleep(1)

@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,9 @@ from typing import Any
 
 import pytest
 import testinfra
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "resources"))
+from labtest import run_oneshot
 
 testinfra_hosts = ["ansible://pg-primary"]
 
@@ -75,20 +79,11 @@ def check(name: str, **args: Any) -> tuple[int, dict[str, Any]]:
     return done.returncode, result
 
 
-def alerts(host: Any, since: str) -> list[str]:
-    out: str = host.check_output(f"sudo journalctl -t rampart-health -o cat --no-pager --since '{since}'")
-    return out.splitlines()
-
-
-def run_timer_check(host: Any) -> tuple[int, str]:
-    """Start the timer's service once (as the timer would) and return its exit status and alert."""
-    since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
-    time.sleep(1)
-    host.run(f"sudo systemctl start {SERVICE}")  # a oneshot: returns when the check has finished
-    status = int(host.check_output(f"systemctl show -P ExecMainStatus {SERVICE}"))
-    lines = alerts(host, since)
-    assert len(lines) == 1, lines
-    return status, lines[0]
+def run_timer_check(host: Any) -> tuple[int, dict[str, Any]]:
+    """Start the timer's service once (as the timer would): its exit status and the one alert it logged."""
+    status, entries = run_oneshot(host, SERVICE)
+    assert len(entries) == 1, entries
+    return status, entries[0]
 
 
 @pytest.fixture
@@ -154,9 +149,9 @@ def test_healthy_standby_passes() -> None:
 
 @pytest.mark.parametrize("target", ["pg-primary", STANDBY])
 def test_timer_check_passes_and_logs_locally(host: Any, standby: Any, target: str) -> None:
-    status, line = run_timer_check(host if target == "pg-primary" else standby)
+    status, alert = run_timer_check(host if target == "pg-primary" else standby)
     assert status == 0
-    assert line.startswith(f"control=STO-02 host={target} status=ok detail=")
+    assert alert["MESSAGE"].startswith(f"control=STO-02 host={target} status=ok detail=")
 
 
 def test_timer_is_scheduled(host: Any) -> None:
@@ -177,22 +172,21 @@ def test_lag_over_the_threshold_fails_naming_the_standby_and_the_lag(host: Any) 
 
 @pytest.mark.usefixtures("paused")
 def test_lag_alert_reaches_the_journal_with_the_tag(host: Any) -> None:
-    status, line = run_timer_check(host)
+    status, alert = run_timer_check(host)
     assert status == 1
     assert re.match(
         rf'control=STO-02 host=pg-primary status=fail detail="standby {STANDBY} \([0-9.]+\) '
         r"replay lag is [0-9]+ bytes",
-        line,
-    ), line
-    priority = host.check_output("sudo journalctl -t rampart-health -n 1 -o json --no-pager")
-    assert json.loads(priority)["PRIORITY"] == "3"  # err: log_forwarder sends it to the collector
+        alert["MESSAGE"],
+    ), alert
+    assert alert["PRIORITY"] == "3"  # err: log_forwarder sends it to the collector
 
 
 @pytest.mark.usefixtures("paused")
 def test_paused_standby_fails_on_its_own(standby: Any) -> None:
-    status, line = run_timer_check(standby)
+    status, alert = run_timer_check(standby)
     assert status == 1
-    assert line.startswith(
+    assert alert["MESSAGE"].startswith(
         f"control=STO-02 host={STANDBY} status=fail "
         'detail="WAL replay is paused (SELECT pg_wal_replay_resume() resumes it)'
     )
@@ -203,9 +197,9 @@ def test_stopped_standby_is_reported_missing(host: Any) -> None:
     rc, result = check("pg-primary", expected_standbys=STANDBY)
     assert (rc, result["healthy"]) == (2, False)  # ansible exits 2 when the module failed
     assert result["msg"] == f"PostgreSQL replication on pg-primary: {MISSING}"
-    status, line = run_timer_check(host)
+    status, alert = run_timer_check(host)
     assert status == 1
-    assert line == (f'control=STO-02 host=pg-primary status=fail detail="{MISSING}"')
+    assert alert["MESSAGE"] == f'control=STO-02 host=pg-primary status=fail detail="{MISSING}"'
 
 
 def test_host_without_database_is_not_applicable() -> None:

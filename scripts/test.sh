@@ -6,17 +6,19 @@ cd "$(dirname "$0")/.."
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 
 SCENARIOS=(ssh_access ssh_access_negative log_collector audit_policy firewall firewall_negative replication_health patch_staging patch_staging_vm audit_policy_vm raid_health_vm)
-passed=0 failed=0 failures=()
+passed=0 failed=0 failures=() timings=()
 
 stage() { # stage NAME COMMAND...
   local name=$1; shift
   printf '\n\033[1m== %s\033[0m  (%s)\n' "$name" "$*"
-  local start=$SECONDS
+  local start=$SECONDS verdict=ok
   if "$@"; then
     passed=$((passed + 1)); printf '== %s: ok in %ss\n' "$name" $((SECONDS - start))
   else
-    failed=$((failed + 1)); failures+=("$name"); printf '== %s: FAILED after %ss\n' "$name" $((SECONDS - start))
+    verdict=FAILED failed=$((failed + 1)); failures+=("$name")
+    printf '== %s: FAILED after %ss\n' "$name" $((SECONDS - start))
   fi
+  timings+=("$(printf '%6ss  %-6s %s' $((SECONDS - start)) "$verdict" "$name")")
 }
 
 lint() {
@@ -55,6 +57,8 @@ for s in "${stages[@]}"; do
   esac
 done
 
+printf '\n== stage times\n'; printf '%s\n' "${timings[@]}"
+printf '%6ss  total\n' "$SECONDS"
 echo
 ((failed)) && echo "failed stages: ${failures[*]}"
 echo "stages: $passed passed, $failed failed"

@@ -42,12 +42,13 @@ def now(host: Any) -> str:
     return since
 
 
-def alerts(host: Any, since: str, timeout: float = 0.0) -> list[str]:
-    """rampart-health lines in the journal since a time; waits up to timeout for the first one."""
+def alerts(host: Any, since: str, expect: str, timeout: float) -> list[str]:
+    """rampart-health lines in the journal since a time; waits up to timeout for one containing
+    ``expect`` (the timer may log its own line first)."""
     deadline = time.monotonic() + timeout
     while True:
         out: str = host.check_output(f"sudo journalctl -t rampart-health -o cat --no-pager --since '{since}'")
-        if out.strip() or time.monotonic() >= deadline:
+        if expect in out or time.monotonic() >= deadline:
             return out.splitlines()
         time.sleep(1)
 
@@ -68,8 +69,9 @@ def test_mdadm_reads_the_program_from_the_drop_in(host: Any) -> None:
     """mdadm's own test event goes through the configured PROGRAM to the journal."""
     since = now(host)
     host.check_output("sudo mdadm --monitor --scan --oneshot --test")
-    lines = alerts(host, since, timeout=20)
-    assert any('status=ok detail="mdadm TestMessage on /dev/md0' in line for line in lines), lines
+    expect = 'status=ok detail="mdadm TestMessage on /dev/md0'
+    lines = alerts(host, since, expect, timeout=20)
+    assert any(expect in line for line in lines), lines
 
 
 def test_healthy(host: Any) -> None:
@@ -88,10 +90,9 @@ def test_failed_member_is_degraded_and_alerted(host: Any) -> None:
     since = now(host)
     host.check_output(f"sudo mdadm /dev/md0 --fail {MEMBER}")
     # mdadm --monitor wakes on the md event and runs the program at once.
-    monitor = alerts(host, since, timeout=30)
-    assert any(f'status=fail detail="mdadm Fail on /dev/md0 member {MEMBER}' in line for line in monitor), (
-        monitor
-    )
+    expect = f'status=fail detail="mdadm Fail on /dev/md0 member {MEMBER}'
+    monitor = alerts(host, since, expect, timeout=30)
+    assert any(expect in line for line in monitor), monitor
     array = md0(host)
     assert array["conditions"] == ["degraded", "faulty_member"]
     assert {m["device"]: m["state"] for m in array["members"] if m["device"]}[MEMBER] == "faulty"
@@ -128,7 +129,7 @@ def test_removed_then_re_added_is_recovering(host: Any) -> None:
     status, lines = timer_check(host)
     assert status == 0
     assert any("status=warn" in line and "md0 raid1 recovering" in line for line in lines), lines
-    monitor = alerts(host, since, timeout=30)
+    monitor = alerts(host, since, "mdadm RebuildStarted on /dev/md0", timeout=30)
     assert any("mdadm RebuildStarted on /dev/md0" in line for line in monitor), monitor
 
 

@@ -11,14 +11,11 @@ passed=0 failed=0 failures=() timings=()
 stage() { # stage NAME COMMAND...
   local name=$1; shift
   printf '\n\033[1m== %s\033[0m  (%s)\n' "$name" "$*"
-  local start=$SECONDS verdict=ok
-  if "$@"; then
-    passed=$((passed + 1)); printf '== %s: ok in %ss\n' "$name" $((SECONDS - start))
-  else
-    verdict=FAILED failed=$((failed + 1)); failures+=("$name")
-    printf '== %s: FAILED after %ss\n' "$name" $((SECONDS - start))
-  fi
-  timings+=("$(printf '%6ss  %-6s %s' $((SECONDS - start)) "$verdict" "$name")")
+  local start=$SECONDS verdict=ok took
+  if "$@"; then passed=$((passed + 1)); else verdict=FAILED failed=$((failed + 1)); failures+=("$name"); fi
+  took=$((SECONDS - start))
+  printf '== %s: %s after %ss\n' "$name" "$verdict" "$took"
+  timings+=("$(printf '%6ss  %-6s %s' "$took" "$verdict" "$name")")
 }
 
 lint() {

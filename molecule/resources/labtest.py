@@ -71,9 +71,9 @@ def run_playbook(
 def run_oneshot(
     host: Any, service: str, tag: str = "rampart-health", wait: float = 10.0
 ) -> tuple[int, list[Any]]:
-    """Start a oneshot service once, as its timer would; its exit status and the journal entries it
-    logged under ``tag``. Entries are matched by the run's main PID, so a run the timer starts on its
-    own just before or after is not counted."""
+    """Start a oneshot service once, as its timer would: the exit status and the journal entries under
+    ``tag`` of one run. Both come from one ``systemctl show`` (status and main PID) and entries are
+    matched by that PID, so a run the timer starts on its own nearby is never mixed in."""
     host.run(f"sudo systemctl start {service}")  # returns when the oneshot has finished
     shown = host.check_output(f"systemctl show -p ExecMainPID -p ExecMainStatus {service}")
     run = dict(line.split("=", 1) for line in shown.splitlines())

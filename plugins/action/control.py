@@ -31,7 +31,7 @@ class ActionModule(ActionBase):  # type: ignore[misc]
             raise AnsibleActionFail(str(exc)) from exc
         # When and how it was observed: a check-mode record describes the host before any change.
         record["time"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        record["check_mode"] = bool(self._play_context.check_mode)
+        record["mode"] = "check" if self._play_context.check_mode else "enforce"
         enforce = self._bool(args.get("enforce", False), "enforce")
         result.update(
             changed=False,

@@ -5,11 +5,19 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ansible import context
 from ansible.plugins.callback import CallbackBase
-from ansible_collections.rampart.hardening.plugins.module_utils.controls import merge_host_report
+from ansible_collections.rampart.hardening.plugins.module_utils.controls import (
+    control_ids,
+    merge_host_report,
+    unassessed_record,
+    with_pending_changes,
+)
 
 DOCUMENTATION = r"""
 name: controls
@@ -18,7 +26,13 @@ short_description: Collect policy control results reported by rampart roles
 description:
   - Gathers the C(rampart_control) record of every C(rampart.hardening.control) task.
   - At the end of the playbook writes one JSON file per host and prints a table of host, control and status.
-  - Records of controls not reported by this run are kept, so several playbooks build one report.
+  - Records of controls not reported by this run are kept, so several playbooks build one report. A
+    check-mode record is kept beside the enforcement record of the same control, never instead of it.
+  - In check mode a control is reported as C(drift) when a task tagged with its ID would change the host.
+  - A host that fails or is unreachable gets an C(error) or C(unreachable) record for every control the run
+    meant to assess there (the control IDs among the tags of the plays' tasks) and did not.
+  - Each host file also keeps the latest run of each playbook and mode, so the compliance report can tell
+    a record that run did not refresh (stale).
 version_added: "0.1.0"
 author: Rampart developers
 requirements:
@@ -35,6 +49,8 @@ options:
         key: report_dir
 """
 
+COLOURS = {"pass": "green", "fail": "red", "drift": "yellow", "error": "red", "unreachable": "red"}
+
 
 class CallbackModule(CallbackBase):  # type: ignore[misc]
     CALLBACK_VERSION = 2.0
@@ -45,17 +61,65 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self._records: dict[str, list[dict[str, Any]]] = {}
+        self._expected: dict[str, dict[str, str]] = {}  # host -> control -> role of the task
+        self._pending: dict[str, dict[str, list[str]]] = {}  # host -> control -> tasks that would change
+        self._failure: dict[str, str] = {}
+        self._playbook = ""
+        self._started = _now()
+        self._check = False
+
+    # What the run means to assess: the control IDs tagged on each play's tasks, per host. Read from
+    # every play when the playbook starts: a play that no host reaches (all failed) never starts.
+    def v2_playbook_on_start(self, playbook: Any) -> None:
+        self._playbook = Path(getattr(playbook, "_file_name", "") or "").name
+        self._check = bool(context.CLIARGS.get("check", False))
+        for play in playbook.get_plays():
+            try:
+                if "{{" in str(play.hosts):
+                    continue  # hosts chosen by a variable: the play's start adds them
+                self._expect(play)
+            except Exception as exc:  # never let reporting break a run
+                self._display.warning(f"rampart controls: cannot list the controls of play {play}: {exc}")
+
+    def v2_playbook_on_play_start(self, play: Any) -> None:
+        try:
+            self._expect(play)
+        except Exception as exc:
+            self._display.warning(f"rampart controls: cannot list the controls of play {play}: {exc}")
+
+    def _expect(self, play: Any) -> None:
+        hosts = play._variable_manager._inventory.get_hosts(play.hosts)
+        controls = _play_controls(play)
+        for host in hosts:
+            self._expected.setdefault(host.name, {}).update(controls)
 
     def _collect(self, result: Any) -> None:
         record = result._result.get("rampart_control")
         if isinstance(record, dict):
             self._records.setdefault(result._host.get_name(), []).append(record)
 
+    def _changed(self, result: Any) -> None:
+        task = result._task
+        if not (result._result.get("changed") and task.check_mode):
+            return
+        name = task.get_name()
+        for control in control_ids([*task.tags, name.split(" | ")[0]]):
+            self._pending.setdefault(result._host.get_name(), {}).setdefault(control, []).append(name)
+
     def v2_runner_on_ok(self, result: Any) -> None:
         self._collect(result)
+        self._changed(result)
 
     def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
         self._collect(result)
+        if not ignore_errors:
+            message = str(result._result.get("msg", "")).strip().splitlines()
+            self._failure[result._host.get_name()] = f"failed at {result._task.get_name()!r}" + (
+                f": {message[0]}" if message else ""
+            )
+
+    def v2_runner_on_unreachable(self, result: Any) -> None:
+        self._failure[result._host.get_name()] = f"unreachable: {result._result.get('msg', '')}".strip()
 
     # A control task in a loop reports one record per item.
     def v2_runner_item_on_ok(self, result: Any) -> None:
@@ -65,21 +129,111 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
         self._collect(result)
 
     def v2_playbook_on_stats(self, stats: Any) -> None:
-        if not self._records:
+        hosts = sorted(set(self._records) | set(self._expected) | set(self._pending))
+        if not hosts:
             return
         directory = Path(self.get_option("report_dir"))
         directory.mkdir(parents=True, exist_ok=True)
+        version = collection_version()
         self._display.banner("RAMPART CONTROLS")
-        for host, records in sorted(self._records.items()):
+        for host in hosts:
+            summary = stats.summarize(host)
+            result = "unreachable" if summary["unreachable"] else "failed" if summary["failures"] else "ok"
+            run = {
+                "playbook": self._playbook,
+                "mode": "check" if self._check else "enforce",
+                "time": self._started,
+                "version": version,
+                "result": result,
+                "message": self._failure.get(host, "") if result != "ok" else "",
+            }
+            records = list(self._host_records(host, result, run))
             path = directory / f"{host}.json"
-            previous = json.loads(path.read_text()) if path.exists() else {}
-            report = {"host": host, **merge_host_report(previous, records)}
-            _atomic_write(path, json.dumps(report, indent=2, sort_keys=True) + "\n")
+            previous = _read(path)
+            _atomic_write(path, json.dumps(merge_host_report(previous, host, records, run), indent=2) + "\n")
             for record in records:
-                colour = {"pass": "green", "fail": "red"}.get(record["status"], "cyan")
                 line = f"{host:<28} {record['id']:<7} {record['status']:<15} {record['summary']}"
-                self._display.display(line, color=colour)
+                self._display.display(line, color=COLOURS.get(record["status"], "cyan"))
         self._display.display(f"reports: {directory}/<host>.json")
+
+    def _host_records(self, host: str, result: str, run: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """This run's records for ``host``: reported, turned into drift, or not assessed."""
+        stamp = {"playbook": run["playbook"], "version": run["version"]}
+        pending = self._pending.get(host, {})
+        seen: set[str] = set()
+        for record in self._records.get(host, []):
+            seen.add(record["id"])
+            drift = pending.get(record["id"], []) if record.get("mode") == "check" else []
+            yield {**with_pending_changes(record, drift), **stamp}
+        expected = self._expected.get(host, {})
+        mode = run["mode"]
+        for control in sorted(set(pending) | (set(expected) if result != "ok" else set())):
+            if control in seen:
+                continue
+            if result != "ok":
+                status = "unreachable" if result == "unreachable" else "error"
+                reason = f"not assessed: {run['message'] or result}"
+            elif mode == "check":
+                status, reason = "drift", "would change: " + "; ".join(pending[control])
+            else:
+                continue  # a real run changed a task tagged with a control it does not report here
+            record = unassessed_record(control, status, reason, role=expected.get(control, ""))
+            yield {**record, "time": run["time"], "mode": mode, **stamp}
+
+
+def _play_controls(play: Any) -> dict[str, str]:
+    """The control IDs tagged on a play's tasks that the command line's tags select, with their role."""
+    only = context.CLIARGS.get("tags") or ["all"]
+    skip = context.CLIARGS.get("skip_tags") or []
+    controls: dict[str, str] = {}
+    for task in _tasks(play.compile()):
+        try:
+            selected = task.evaluate_tags(only, skip, {})
+        except Exception:
+            selected = True
+        if selected:
+            role = task._role.get_name(include_role_fqcn=False) if task._role else ""
+            for control in control_ids(task.tags):
+                controls.setdefault(control, role)
+    return controls
+
+
+def _tasks(blocks: list[Any]) -> Iterator[Any]:
+    for block in blocks:
+        for part in (block.block, block.rescue, block.always):
+            for item in part or []:
+                if hasattr(item, "block"):
+                    yield from _tasks([item])
+                else:
+                    yield item
+
+
+def collection_version() -> str:
+    """The version of this collection: MANIFEST.json when installed, galaxy.yml in a checkout."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        return str(json.loads((root / "MANIFEST.json").read_text())["collection_info"]["version"])
+    except (OSError, ValueError, KeyError):
+        pass
+    try:
+        for line in (root / "galaxy.yml").read_text().splitlines():
+            if line.startswith("version:"):
+                return line.split(":", 1)[1].strip().strip("\"'")
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _atomic_write(path: Path, text: str) -> None:

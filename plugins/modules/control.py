@@ -8,6 +8,9 @@ description:
   - Every rampart role ends each control it enforces with one of these tasks.
   - The result carries a C(rampart_control) record. The C(rampart.hardening.controls) callback
     collects the records per host into C(reports/controls/<host>.json) and prints a summary.
+  - The record says when it was made and in which mode (C(enforce), or C(check) for a check-mode
+    run). In check mode the callback turns the record into C(drift) when a task tagged with the
+    control would change the host, so a verification never reports a pass the role would act on.
   - Runs on the controller only; it never connects to the host and never reports a change.
 version_added: "0.1.0"
 author: Rampart developers
@@ -81,6 +84,6 @@ rampart_control:
     role: ssh_access
     summary: 12 checks passed
     time: "2026-11-23T06:12:00Z"
-    check_mode: false
+    mode: enforce
     checks: [{name: password authentication is off, ok: true, evidence: passwordauthentication no}]
 """

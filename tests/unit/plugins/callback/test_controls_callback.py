@@ -56,9 +56,12 @@ def run(tmp_path: Path, *extra: str, playbook_text: str = PLAYBOOK) -> subproces
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "RAMPART_REPORT_DIR": str(tmp_path / "reports"),
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
     }
     return subprocess.run(
-        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), *extra],
+        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), *extra]
+        if "-i" not in extra
+        else ["ansible-playbook", str(playbook), *extra],
         capture_output=True,
         text=True,
         env=env,
@@ -81,9 +84,14 @@ def test_reported_failures_do_not_fail_the_play(reported: Reported) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def enforced(report: dict[str, Any]) -> dict[str, str]:
+    return {k: v["enforce"]["status"] for k, v in report["controls"].items() if "enforce" in v}
+
+
 def test_statuses_per_control(reported: Reported) -> None:
     _, report = reported
-    assert {k: v["status"] for k, v in report["controls"].items()} == {
+    assert report["format"] == 2
+    assert enforced(report) == {
         "AUD-01": "fail",
         "AUD-02": "fail",
         "AUD-03": "pass",
@@ -92,9 +100,20 @@ def test_statuses_per_control(reported: Reported) -> None:
         "RAC-01": "pass",
         "RAC-03": "not_applicable",
     }
-    assert report["controls"]["RAC-01"]["checks"][0]["evidence"] == "passwordauthentication no"
-    assert report["controls"]["RAC-01"]["check_mode"] is False
-    assert report["controls"]["RAC-01"]["time"].endswith("Z")
+    record = report["controls"]["RAC-01"]["enforce"]
+    assert record["checks"][0]["evidence"] == "passwordauthentication no"
+    assert record["mode"] == "enforce"
+    assert record["time"].endswith("Z")
+    assert record["playbook"] == "play.yml"
+    assert record["version"] == "0.1.0"
+
+
+def test_the_run_is_recorded(reported: Reported) -> None:
+    _, report = reported
+    [run] = report["runs"]
+    assert run["playbook"] == "play.yml"
+    assert run["mode"] == "enforce"
+    assert run["result"] == "ok"
 
 
 def test_summary_printed(reported: Reported) -> None:
@@ -103,10 +122,141 @@ def test_summary_printed(reported: Reported) -> None:
     assert "RAC-03  not_applicable  not production" in result.stdout
 
 
-def test_check_mode_is_recorded(tmp_path: Path) -> None:
+def test_check_mode_is_kept_beside_enforcement(tmp_path: Path) -> None:
+    assert run(tmp_path).returncode == 0
     assert run(tmp_path, "--check").returncode == 0
     report = json.loads((tmp_path / "reports" / "localhost.json").read_text())
-    assert report["controls"]["RAC-01"]["check_mode"] is True
+    assert report["controls"]["RAC-01"]["check"]["mode"] == "check"
+    assert report["controls"]["RAC-01"]["enforce"]["mode"] == "enforce"
+    assert {(r["playbook"], r["mode"]) for r in report["runs"]} == {
+        ("play.yml", "check"),
+        ("play.yml", "enforce"),
+    }
+
+
+DRIFT = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: RAC-01 | Write a file
+      ansible.builtin.copy:
+        content: "new\\n"
+        dest: "{{ dest }}"
+        mode: "0644"
+      tags: [RAC-01]
+    - name: RAC-01 | Report
+      rampart.hardening.control:
+        id: RAC-01
+        checks:
+          - {name: file is there, ok: true, evidence: "{{ dest }}"}
+      tags: [RAC-01]
+    - name: RAC-02 | Write another file, with no control task reached in check mode
+      ansible.builtin.copy:
+        content: "new\\n"
+        dest: "{{ dest }}.2"
+        mode: "0644"
+      tags: [RAC-02]
+    - name: RAC-04 | Report a control nothing would change
+      rampart.hardening.control:
+        id: RAC-04
+        checks:
+          - {name: nothing to do, ok: true}
+      tags: [RAC-04]
+"""
+
+
+def test_check_mode_reports_pending_changes_as_drift(tmp_path: Path) -> None:
+    dest = tmp_path / "file"
+    result = run(tmp_path, "--check", "-e", f"dest={dest}", playbook_text=DRIFT)
+    assert result.returncode == 0, result.stdout
+    controls = json.loads((tmp_path / "reports" / "localhost.json").read_text())["controls"]
+    rac01 = controls["RAC-01"]["check"]
+    assert rac01["status"] == "drift"
+    assert rac01["checks"][-1] == {
+        "name": "no change pending",
+        "ok": False,
+        "evidence": "would change: RAC-01 | Write a file",
+    }
+    assert controls["RAC-02"]["check"]["status"] == "drift"
+    assert controls["RAC-04"]["check"]["status"] == "pass"
+    # Once enforced, the same check run has nothing pending.
+    assert run(tmp_path, "-e", f"dest={dest}", playbook_text=DRIFT).returncode == 0
+    assert run(tmp_path, "--check", "-e", f"dest={dest}", playbook_text=DRIFT).returncode == 0
+    controls = json.loads((tmp_path / "reports" / "localhost.json").read_text())["controls"]
+    assert controls["RAC-01"]["check"]["status"] == "pass"
+    assert controls["RAC-02"]["check"]["status"] == "drift"  # no RAC-02 record in this run: the old one stays
+    assert controls["RAC-01"]["enforce"]["status"] == "pass"
+
+
+FAILING = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: RAC-01 | Report
+      rampart.hardening.control:
+        id: RAC-01
+        checks:
+          - {name: fine, ok: true}
+      tags: [RAC-01]
+    - name: RAC-02 | Break
+      ansible.builtin.command: /bin/false
+      changed_when: false
+      tags: [RAC-02]
+    - name: RAC-02 | Report
+      rampart.hardening.control:
+        id: RAC-02
+        checks:
+          - {name: fine, ok: true}
+      tags: [RAC-02]
+
+- name: A later play the failed host never reaches
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: AUD-01 | Report
+      rampart.hardening.control:
+        id: AUD-01
+        checks:
+          - {name: fine, ok: true}
+      tags: [AUD-01, AUD-02]
+"""
+
+
+def test_a_failed_host_gets_error_records_for_what_it_did_not_assess(tmp_path: Path) -> None:
+    assert run(tmp_path, playbook_text=PLAYBOOK).returncode == 0  # RAC-02 was never reported; AUD-01 failed
+    result = run(tmp_path, playbook_text=FAILING)
+    assert result.returncode == 2
+    report = json.loads((tmp_path / "reports" / "localhost.json").read_text())
+    statuses = enforced(report)
+    assert statuses["RAC-01"] == "pass"
+    for control in ("RAC-02", "AUD-01", "AUD-02"):
+        assert statuses[control] == "error", control
+        assert "failed at 'RAC-02 | Break'" in report["controls"][control]["enforce"]["summary"]
+    assert statuses["RAC-03"] == "not_applicable"  # not part of this run: kept as it was
+    [run_record] = [r for r in report["runs"] if r["playbook"] == "play.yml"]
+    assert run_record["result"] == "failed"
+
+
+def test_tags_limit_what_a_failed_run_meant_to_assess(tmp_path: Path) -> None:
+    result = run(tmp_path, "--tags", "RAC-02", playbook_text=FAILING)
+    assert result.returncode == 2
+    report = json.loads((tmp_path / "reports" / "localhost.json").read_text())
+    assert enforced(report) == {"RAC-02": "error"}
+
+
+def test_an_unreachable_host_is_recorded_as_such(tmp_path: Path) -> None:
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        "all:\n  hosts:\n    ghost:\n      ansible_host: 127.0.0.1\n      ansible_port: 1\n"
+        "      ansible_connection: ssh\n"
+    )
+    playbook = FAILING.replace("localhost", "all").replace("gather_facts: false", "gather_facts: true", 1)
+    result = run(tmp_path, "-i", str(inventory), playbook_text=playbook)
+    assert result.returncode == 4
+    report = json.loads((tmp_path / "reports" / "ghost.json").read_text())
+    assert set(enforced(report).values()) == {"unreachable"}
+    assert set(enforced(report)) == {"RAC-01", "RAC-02", "AUD-01", "AUD-02"}
+    assert report["runs"][0]["result"] == "unreachable"
 
 
 def test_enforced_failure_fails_the_task_and_is_still_recorded(tmp_path: Path) -> None:
@@ -114,7 +264,7 @@ def test_enforced_failure_fails_the_task_and_is_still_recorded(tmp_path: Path) -
     assert result.returncode == 2
     assert "AUD-02 fail: failed: rules loaded" in result.stdout
     report = json.loads((tmp_path / "reports" / "localhost.json").read_text())
-    assert report["controls"]["AUD-02"]["status"] == "fail"
+    assert report["controls"]["AUD-02"]["enforce"]["status"] == "fail"
 
 
 def test_bad_control_id_is_refused(tmp_path: Path) -> None:

@@ -68,6 +68,12 @@ def run_playbook(
     return ansible_playbook("--limit", limit, str(playbook), "-e", json.dumps(extra), report_dir=report_dir)
 
 
+def control_record(report_dir: Path, host: str, control_id: str, mode: str = "enforce") -> dict[str, Any]:
+    """The newest record of ``control_id`` in ``mode`` (enforce or check) from a host's control report."""
+    report = json.loads((Path(report_dir) / f"{host}.json").read_text())
+    return dict(report["controls"][control_id][mode])
+
+
 def run_oneshot(
     host: Any, service: str, tag: str = "rampart-health", wait: float = 10.0
 ) -> tuple[int, list[Any]]:

@@ -30,18 +30,21 @@ def firewall_acl(
     hostvars: Any = None,
     networks: Any = None,
     exempt: Any = None,
+    *,
+    host: Any = None,
 ) -> dict[str, Any]:
-    """Compile ``{variable name: rules}`` into {rules, shadowed, conflicts, exempt}.
+    """Compile ``{variable name: rules}`` into {rules, shadowed, conflicts, exempt} for ``host``.
 
     ``{{ {'firewall_rules': firewall_rules, 'firewall_host_rules': firewall_host_rules}
-    | rampart.hardening.firewall_acl(groups, hostvars, firewall_networks, firewall_rate_exempt) }}``
+    | rampart.hardening.firewall_acl(groups, hostvars, firewall_networks, firewall_rate_exempt,
+    host=inventory_hostname) }}``
     """
     if not isinstance(lists, Mapping):
         raise AnsibleFilterError(
             f"firewall_acl: expected a dict of variable name -> rules, got {type(lists).__name__}"
         )
     try:
-        return compile_acl(lists, groups or {}, hostvars or {}, networks or {}, exempt)
+        return compile_acl(lists, groups or {}, hostvars or {}, networks or {}, exempt, host=host)
     except FirewallError as exc:
         raise AnsibleFilterError(f"firewall_acl: {exc}") from exc
 

@@ -39,7 +39,7 @@ ACTIONS = ("accept", "drop", "reject")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 RATE_RE = re.compile(r"^([1-9][0-9]{0,8})/(second|minute|hour|day)$")
 HASH_RE = re.compile(r'comment "rampart sha256:([0-9a-f]{64})"')
-RULE_KEYS = frozenset({"name", "proto", "ports", "sources", "action"})
+RULE_KEYS = frozenset({"name", "proto", "ports", "sources", "action", "targets"})
 
 
 class FirewallError(ValueError):
@@ -112,7 +112,8 @@ def covers(outer: Sequence[Network], inner: Iterable[Network]) -> bool:
 
 
 def host_addresses(host: str, hostvars: Mapping[str, Any], where: str) -> list[Network]:
-    """A host's addresses: firewall_addresses, else its default IPv4/IPv6 from facts, else ansible_host."""
+    """A host's addresses: firewall_addresses, else its default IPv4/IPv6 from facts, else the literal
+    address in rampart_address (the address peers use) or ansible_host."""
     hv = hostvars.get(host)
     if hv is None:
         raise FirewallError(f"{where}: host {host!r} is not in the inventory")
@@ -129,10 +130,10 @@ def host_addresses(host: str, hostvars: Mapping[str, Any], where: str) -> list[N
             found.append(parse_network(addr, f"{where}: hostvars[{host!r}].ansible_facts.{key}"))
     if found:
         return found
-    literal = hv.get("ansible_host")
-    if isinstance(literal, str):
+    for key in ("rampart_address", "ansible_host"):
+        literal = hv.get(key)
         try:
-            address = ipaddress.ip_address(literal)
+            address = ipaddress.ip_address(literal) if isinstance(literal, str) else None
         except ValueError:
             address = None
         if address is not None and not address.is_loopback:
@@ -224,6 +225,7 @@ def _rule(raw: Any, where: str, ctx: Context) -> dict[str, Any]:
         raise FirewallError(f"{where}: sources is missing (use ['any'] to open a port to everyone)")
     any_source, v4, v6 = resolve_sources(raw["sources"], f"{where}.sources", ctx)
     return {
+        "targets": _targets(raw.get("targets"), f"{where}.targets", ctx),
         "name": name,
         "origin": where,
         "proto": proto,
@@ -233,6 +235,28 @@ def _rule(raw: Any, where: str, ctx: Context) -> dict[str, Any]:
         "ipv4": v4,
         "ipv6": v6,
     }
+
+
+def _targets(value: Any, where: str, ctx: Context) -> list[str] | None:
+    """The inventory hosts a rule is for (None: every host that gets the list)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise FirewallError(
+            f"{where}: must be a non-empty list of 'group:NAME' or 'host:NAME', got {value!r}"
+        )
+    hosts: list[str] = []
+    for index, item in enumerate(value):
+        kind, _, name = str(item).partition(":")
+        if kind == "group" and name in ctx.groups:
+            hosts.extend(ctx.groups[name])
+        elif kind == "host" and name in ctx.hostvars:
+            hosts.append(name)
+        elif kind in ("group", "host"):
+            raise FirewallError(f"{where}[{index}]: {item!r} names a {kind} that is not in the inventory")
+        else:
+            raise FirewallError(f"{where}[{index}]: {item!r} is not 'group:NAME' or 'host:NAME'")
+    return sorted(set(hosts))
 
 
 def _nets(rule: Mapping[str, Any]) -> list[Network]:
@@ -278,12 +302,16 @@ def compile_acl(
     hostvars: Mapping[str, Any] | None = None,
     networks: Mapping[str, Any] | None = None,
     exempt: Any = None,
+    *,
+    host: str | None = None,
 ) -> dict[str, Any]:
-    """Compile access lists given as {variable name: list of rules}, in that order.
+    """Compile access lists given as {variable name: list of rules}, in that order, for ``host``.
 
     Returns {rules, shadowed, conflicts, exempt: {ipv4, ipv6}}. Rule names must be unique
-    across the lists (they name nftables sets). Raises FirewallError naming the variable,
-    the rule's index and name, and the bad value.
+    across the lists (they name nftables sets). A rule with ``targets`` (inventory groups or
+    hosts) is validated everywhere but compiled only for the hosts it names, so one estate-wide
+    list can say which tier opens which port. Raises FirewallError naming the variable, the
+    rule's index and name, and the bad value.
     """
     ctx = Context(groups or {}, hostvars or {}, networks or {})
     if not isinstance(ctx.networks, Mapping):
@@ -302,7 +330,9 @@ def compile_acl(
             if rule["name"] in seen:
                 raise FirewallError(f"{rule['origin']}: the name is already used by {seen[rule['name']]}")
             seen[rule["name"]] = rule["origin"]
-            rules.append(rule)
+            targets = rule.pop("targets")
+            if targets is None or host is None or host in targets:
+                rules.append(rule)
     shadowed, conflicts = analyse(rules)
     exempt_v4: list[str] = []
     exempt_v6: list[str] = []

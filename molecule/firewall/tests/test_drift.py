@@ -18,7 +18,7 @@ def run_drift(tmp_path: Path) -> dict[str, dict[str, Any]]:
     result = ansible_playbook("playbooks/firewall_drift.yml", report_dir=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     return {
-        host: json.loads((tmp_path / f"{host}.json").read_text())["controls"]["NET-04"]
+        host: json.loads((tmp_path / f"{host}.json").read_text())["controls"]["NET-04"]["enforce"]
         for host in ("firewall-bookworm", "firewall-trixie")
     }
 

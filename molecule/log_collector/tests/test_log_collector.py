@@ -70,4 +70,4 @@ def test_collector_listens_for_tls_only(collector: Any) -> None:
 
 def test_controls_reported() -> None:
     report = json.loads((Path(os.environ["RAMPART_REPORT_DIR"]) / "log-collector.json").read_text())
-    assert report["controls"]["AUD-07"]["status"] == "pass"
+    assert report["controls"]["AUD-07"]["enforce"]["status"] == "pass"

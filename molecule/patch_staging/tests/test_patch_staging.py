@@ -80,9 +80,9 @@ def recap(output: str) -> dict[str, dict[str, int]]:
     return found
 
 
-def record(tmp: Path, host: str, control: str) -> dict[str, Any]:
+def record(tmp: Path, host: str, control: str, mode: str = "enforce") -> dict[str, Any]:
     report: dict[str, Any] = json.loads((tmp / f"{host}.json").read_text())
-    return dict(report["controls"][control])
+    return dict(report["controls"][control][mode])
 
 
 def upgraded_at(host: Any, package: str, new: str) -> datetime:
@@ -153,8 +153,9 @@ def test_check_mode_shows_what_would_be_installed_where(
     result = playbook("--check", "--limit", "production", tmp=tmp_path)
     assert result.returncode == 0, result.stdout[-4000:]
     for name in PRODUCTION:
-        evidence = record(tmp_path, name, "PAT-03")["checks"][0]["evidence"]
-        assert "would install rampart-demo=2.0, rampart-libdemo=1.1" in evidence
+        verified = record(tmp_path, name, "PAT-03", mode="check")
+        assert verified["status"] == "drift", verified  # pending updates are never a pass
+        assert "would install rampart-demo=2.0, rampart-libdemo=1.1" in verified["checks"][0]["evidence"]
     assert versions({n: hosts[n] for n in PRODUCTION}, "rampart-demo") == dict.fromkeys(PRODUCTION, "1.0")
 
 

@@ -31,7 +31,7 @@ def before(name: str) -> dict[str, Any]:
 
 def control(name: str, control_id: str) -> dict[str, Any]:
     report = json.loads((EPHEMERAL / "controls" / f"{name}.json").read_text())
-    return dict(report["controls"][control_id])
+    return dict(report["controls"][control_id]["enforce"])
 
 
 @pytest.mark.parametrize(

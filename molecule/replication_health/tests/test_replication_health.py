@@ -23,7 +23,7 @@ import pytest
 import testinfra
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "resources"))
-from labtest import run_oneshot
+from labtest import control_record, run_oneshot
 
 testinfra_hosts = ["ansible://pg-primary"]
 
@@ -128,7 +128,7 @@ def standby_stopped(host: Any, standby: Any) -> Iterator[None]:
 def test_converge_reported_pass_on_both() -> None:
     reports = Path(os.environ["RAMPART_REPORT_DIR"])
     for name in ("pg-primary", STANDBY):
-        control = json.loads((reports / f"{name}.json").read_text())["controls"]["STO-02"]
+        control = control_record(reports, name, "STO-02")
         assert control["status"] == "pass", control
 
 
@@ -203,8 +203,7 @@ def test_stopped_standby_is_reported_missing(host: Any) -> None:
 
 
 def test_host_without_database_is_not_applicable() -> None:
-    report = json.loads((Path(os.environ["RAMPART_REPORT_DIR"]) / "no-database.json").read_text())
-    control = report["controls"]["STO-02"]
+    control = control_record(Path(os.environ["RAMPART_REPORT_DIR"]), "no-database", "STO-02")
     assert (control["status"], control["summary"]) == (
         "not_applicable",
         "no PostgreSQL server is installed on this host",

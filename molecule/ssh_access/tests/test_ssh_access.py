@@ -223,4 +223,4 @@ def test_controls_reported(host: Any) -> None:
         "RAC-03": "pass" if _is_production(host) else "not_applicable",
         "RAC-04": "pass",
     }
-    assert {k: controls[k]["status"] for k in expected} == expected
+    assert {k: controls[k]["enforce"]["status"] for k in expected} == expected

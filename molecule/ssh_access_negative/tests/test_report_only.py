@@ -16,7 +16,7 @@ def test_rac03_network_drive_kept_when_not_enforced(host: Any) -> None:
 def test_rac03_reported_as_failing_with_the_drive_as_evidence(host: Any) -> None:
     name = host.ansible.get_variables()["inventory_hostname"]
     report = json.loads((Path(os.environ["RAMPART_REPORT_DIR"]) / f"{name}.json").read_text())
-    rac03 = report["controls"]["RAC-03"]
+    rac03 = report["controls"]["RAC-03"]["enforce"]
     assert rac03["status"] == "fail"
     assert (
         "nfs4 nfs.example.invalid:/export/data on /mnt/data (in /etc/fstab)" in rac03["checks"][0]["evidence"]

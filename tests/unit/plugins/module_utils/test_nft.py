@@ -193,6 +193,56 @@ def test_duplicate_names_are_refused() -> None:
         )
 
 
+TIERS = {
+    "firewall_rules": [
+        {"name": "ssh", "ports": [22], "sources": ["198.51.100.0/24"]},
+        {"name": "postgres", "ports": [5432], "sources": ["group:app"], "targets": ["group:db"]},
+        {"name": "syslog", "ports": [6514], "sources": ["group:all"], "targets": ["host:logs"]},
+    ]
+}
+TIER_HOSTVARS = {**HOSTVARS, "db1": {"rampart_address": "10.30.0.1"}, "logs": {"ansible_host": "10.40.0.1"}}
+TIER_GROUPS = {"all": ["app1", "app2", "app3", "db1", "logs"], "app": ["app1", "app2", "app3"], "db": ["db1"]}
+
+
+@pytest.mark.parametrize(
+    ("host", "rules"),
+    [
+        ("db1", ["ssh", "postgres"]),
+        ("logs", ["ssh", "syslog"]),
+        ("app1", ["ssh"]),
+        (None, ["ssh", "postgres", "syslog"]),
+    ],
+)
+def test_targets_choose_the_hosts_a_rule_is_compiled_for(host: str | None, rules: list[str]) -> None:
+    acl = nft.compile_acl(TIERS, TIER_GROUPS, TIER_HOSTVARS, host=host)
+    assert [r["name"] for r in acl["rules"]] == rules
+    assert all("targets" not in r for r in acl["rules"])
+
+
+def test_rampart_address_is_a_peer_address() -> None:
+    acl = nft.compile_acl(
+        {"firewall_rules": [{"name": "db", "ports": [5432], "sources": ["host:db1"]}]},
+        TIER_GROUPS,
+        TIER_HOSTVARS,
+    )
+    assert acl["rules"][0]["ipv4"] == ["10.30.0.1/32"]
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        (["group:nope"], r"firewall_rules\[0\] \(db\)\.targets\[0\]: 'group:nope' names a group that is not"),
+        (["host:ghost"], "names a host that is not in the inventory"),
+        (["db"], "is not 'group:NAME' or 'host:NAME'"),
+        ([], "must be a non-empty list"),
+    ],
+)
+def test_bad_targets_are_named_on_every_host(targets: list[str], message: str) -> None:
+    rule = {"name": "db", "ports": [5432], "sources": ["any"], "targets": targets}
+    with pytest.raises(nft.FirewallError, match=message):
+        nft.compile_acl({"firewall_rules": [rule]}, TIER_GROUPS, TIER_HOSTVARS, host="app1")
+
+
 def test_exempt_may_not_be_any() -> None:
     with pytest.raises(nft.FirewallError, match="firewall_rate_exempt: 'any'"):
         nft.compile_acl({}, exempt=["any"])

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from lab import naming
 from lab import recipe as r
-from lab.util import DEFAULT_INVENTORY_DIR, say
+from lab.util import DEFAULT_INVENTORY_DIR, ROOT, say
+
+ESTATE_FILE = ROOT / "lab" / "estate.yml"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--platforms",
         metavar="JSON",
         help="Molecule's platform list as JSON (name, release, kind, disks, ...); replaces --instance",
+    )
+    up.add_argument(
+        "--estate",
+        nargs="?",
+        const=ESTATE_FILE,
+        type=Path,
+        metavar="FILE",
+        help=f"the hosts and groups of an estate (default: {_rel(ESTATE_FILE)}, the demo's); "
+        "replaces --instance",
     )
     vm = up.add_argument_group("VMs", "settings for every VM of this call (see lab/README.md)")
     vm.add_argument(
@@ -122,6 +133,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--expect-no-changes", action="store_true", help="fail if any task reports a change (idempotence)"
     )
 
+    estate = sub.add_parser(
+        "estate",
+        help="the demo: start the lab estate, check, harden twice, verify, and build the compliance report",
+    )
+    estate.add_argument("--name", default=naming.DEFAULT_LAB, help="lab name (default: %(default)s)")
+    estate.add_argument(
+        "--inventory",
+        type=Path,
+        help=f"inventory folder (default: {_rel(DEFAULT_INVENTORY_DIR)} for the lab `lab`, "
+        ".lab/estates/NAME/inventory otherwise)",
+    )
+    estate.add_argument(
+        "--reports",
+        type=Path,
+        help="where the control records and the compliance report go (default: reports/ for the lab `lab`, "
+        ".lab/estates/NAME/reports otherwise)",
+    )
+
     status = sub.add_parser("status", help="list this checkout's lab containers, networks and images")
     status.add_argument("--name", help="only this lab")
     status.add_argument("--json", action="store_true", help="print JSON")
@@ -143,19 +172,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         if getattr(args, "name", None) is not None:
             naming.validate_lab_name(args.name)
         if args.command == "up":
-            if (args.instance or args.platforms) and (args.release or args.hosts != 1):
-                raise ValueError(
-                    "--instance/--platforms replace --release and --hosts: give one or the other"
-                )
-            if args.instance and args.platforms:
-                raise ValueError("--platforms replaces --instance: give one or the other")
-            if args.platforms:
-                args.specs = platform_specs(args.platforms)
-            else:
-                settings = vm_settings(args)
-                args.specs = host_specs(
-                    args.name, args.release, args.hosts, args.instance, kind=args.kind, vm=settings
-                )
+            args.specs, args.children = up_specs(args)
             if args.boot_timeout <= 0:
                 raise ValueError("--boot-timeout must be positive")
             if args.no_inventory:
@@ -164,11 +181,35 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                 args.inventory = DEFAULT_INVENTORY_DIR
         if args.command == "down" and args.inventory is None and args.name == naming.DEFAULT_LAB:
             args.inventory = DEFAULT_INVENTORY_DIR
+        if args.command == "estate":
+            default = args.name == naming.DEFAULT_LAB
+            home = ROOT / ".lab" / "estates" / args.name
+            args.inventory = args.inventory or (DEFAULT_INVENTORY_DIR if default else home / "inventory")
+            args.reports = args.reports or (ROOT / "reports" if default else home / "reports")
         if getattr(args, "jobs", 1) < 1:
             raise ValueError("--jobs must be at least 1")
     except ValueError as exc:
         parser.error(str(exc))
     return args
+
+
+def up_specs(args: argparse.Namespace) -> tuple[list[naming.HostSpec], dict[str, list[str]]]:
+    """The hosts ``up`` asks for, and an estate's parent groups."""
+    explicit = [bool(args.instance), bool(args.platforms), args.estate is not None]
+    if any(explicit) and (args.release or args.hosts != 1):
+        raise ValueError(
+            "--instance/--platforms/--estate replace --release and --hosts: give one or the other"
+        )
+    if sum(explicit) > 1:
+        raise ValueError("give one of --instance, --platforms and --estate")
+    if args.estate is not None:
+        return estate_specs(args.estate)
+    if args.platforms:
+        return platform_specs(args.platforms), {}
+    specs = host_specs(
+        args.name, args.release, args.hosts, args.instance, kind=args.kind, vm=vm_settings(args)
+    )
+    return specs, {}
 
 
 def vm_settings(args: argparse.Namespace) -> naming.VmSettings:
@@ -212,10 +253,39 @@ def platform_specs(text: str) -> list[naming.HostSpec]:
     return parse_platforms(data, r.RELEASES)
 
 
+def estate_specs(path: Path) -> tuple[list[naming.HostSpec], dict[str, list[str]]]:
+    """The hosts of an estate file (a platform list, as in Molecule) and its parent groups."""
+    import yaml
+
+    from lab.platforms import parse_platforms
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"--estate {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("platforms"), list):
+        raise ValueError(f"--estate {path}: expected a mapping with a list of platforms")
+    children = data.get("children") or {}
+    if not isinstance(children, dict) or not all(
+        isinstance(kids, list) and all(isinstance(k, str) for k in kids) for kids in children.values()
+    ):
+        raise ValueError(f"--estate {path}: children must map a group to a list of groups")
+    for parent in children:
+        naming.validate_group_name(parent, f"--estate {path}: children")
+    return parse_platforms(data["platforms"], r.RELEASES), {str(k): list(v) for k, v in children.items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m lab``; return the exit code."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    commands = {"images": cmd_images, "up": cmd_up, "down": cmd_down, "play": cmd_play, "status": cmd_status}
+    commands = {
+        "images": cmd_images,
+        "up": cmd_up,
+        "down": cmd_down,
+        "play": cmd_play,
+        "estate": cmd_estate,
+        "status": cmd_status,
+    }
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:
@@ -276,6 +346,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         inventory_dir=args.inventory,
         jobs=args.jobs,
         vm_timeout=args.boot_timeout,
+        children=args.children,
     )
     if args.json:
         print(json.dumps(host_list(hosts), indent=2))
@@ -315,6 +386,25 @@ def cmd_play(args: argparse.Namespace) -> int:
         print(f"not idempotent: {run.changed_count()} task(s) changed on a second run", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_estate(args: argparse.Namespace) -> int:
+    """``estate``: the demo's whole story on the lab estate (lab/estate.py)."""
+    from lab.estate import run, ssh_commands
+
+    result = run(args.name, args.inventory, args.reports)
+    print("\n== time per step")
+    print(f"{result.up_seconds:7.1f} s  start the estate's {len(result.hosts)} hosts")
+    for step, play in result.runs:
+        verdict = "" if play.ok else "  FAILED"
+        print(f"{play.seconds:7.1f} s  {step.name}{verdict}")
+    print(f"{result.seconds:7.1f} s  in all")
+    print("\n== log in to the estate (it stays up; `./rampart lab down` removes it)")
+    print("\n".join(ssh_commands(result.hosts)))
+    html = args.reports / "compliance" / "report.html"
+    if html.exists():
+        print(f"\n== the compliance report: {_rel(html)} (also report.json and report.junit.xml beside it)")
+    return 0 if result.ok else 1
 
 
 def cmd_status(args: argparse.Namespace) -> int:

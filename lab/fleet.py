@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from lab import naming, vms
 from lab import recipe as r
 from lab.images import ensure_images, inspect_image
 from lab.inventory import GROUP_VARS, LabHost, render_inventory
-from lab.parse import Container, Network, parse_network_ls, parse_ps
+from lab.parse import Container, Network, parse_network_addresses, parse_network_ls, parse_ps
 from lab.podman import podman
 from lab.ssh import SshPaths, ensure_keypair, forget_host_keys, known_hosts_pattern, public_key, set_host_keys
 from lab.ssh import wait_for_ssh as _wait_for_ssh
@@ -93,11 +94,13 @@ def up(
     inventory_dir: Path | None = None,
     jobs: int = 2,
     vm_timeout: float | None = None,
+    children: Mapping[str, list[str]] | None = None,
 ) -> list[LabHost]:
     """Bring ``lab`` to exactly ``specs``: keep running hosts, start or create the others, drop extras.
 
     Containers come first (seconds), then VMs (see lab/vms.py). A host that changes kind
-    is removed as the old kind and created as the new one.
+    is removed as the old kind and created as the new one. The hosts keep their specs' groups;
+    ``children`` (parent group -> groups) completes an estate's inventory.
     """
     specs = naming.check_unique(specs)
     container_specs = [spec for spec in specs if spec.kind == "container"]
@@ -121,9 +124,9 @@ def up(
                 hosts[host.name] = host
             if vm_specs:
                 say(f"{lab.name}: {len(vm_specs)} VM(s) ready in {time.monotonic() - start:.1f} s")
-        ordered = [hosts[spec.name] for spec in specs]
+        ordered = [dataclasses.replace(hosts[spec.name], groups=spec.groups) for spec in specs]
         if inventory_dir is not None:
-            write_inventory(inventory_dir, ordered)
+            write_inventory(inventory_dir, ordered, children)
         return ordered
 
 
@@ -188,6 +191,8 @@ def _up_containers(
     containers = {c.name: c for c in list_containers(lab.labels)}
     with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:
         hosts = list(pool.map(lambda item: _ready(ssh, pubkey, containers[item[0]], item[1]), wanted.items()))
+    # On the bridge network the hosts reach each other: record where (rampart_address).
+    hosts = _with_peer_addresses(lab, hosts) if mode == "bridge" else hosts
     if fresh:
         say(
             f"{lab.name}: {len(fresh)} of {len(hosts)} containers started in {time.monotonic() - start:.1f} s"
@@ -195,6 +200,13 @@ def _up_containers(
     else:
         say(f"{lab.name}: all {len(hosts)} containers were already running")
     return hosts
+
+
+def _with_peer_addresses(lab: Lab, hosts: Sequence[LabHost]) -> list[LabHost]:
+    """The hosts with their IPv4 address on the lab network: where the other lab hosts reach them."""
+    proc = podman("inspect", "--format", "json", *[host.container for host in hosts])
+    addresses = parse_network_addresses(proc.stdout, lab.network)
+    return [dataclasses.replace(host, peer_address=addresses.get(host.container)) for host in hosts]
 
 
 def _ensure_network(lab: Lab, ipv6: bool = False) -> None:
@@ -300,16 +312,22 @@ def down(lab: Lab, *, inventory_dir: Path | None = None) -> tuple[list[str], lis
         return names, [n.name for n in networks]
 
 
-def write_inventory(directory: Path, hosts: Sequence[LabHost]) -> None:
-    """Write ``hosts.yml`` and ``group_vars/lab.yml`` for the lab into ``directory``."""
-    atomic_write(directory / "hosts.yml", render_inventory(hosts))
-    atomic_write(directory / "group_vars" / "lab.yml", GROUP_VARS)
+def write_inventory(
+    directory: Path, hosts: Sequence[LabHost], children: Mapping[str, list[str]] | None = None
+) -> None:
+    """Write ``hosts.yml`` for the lab into ``directory``, and a minimal ``group_vars/lab.yml`` unless
+    the folder has its own (``inventories/lab/`` does: the estate's settings)."""
+    atomic_write(directory / "hosts.yml", render_inventory(hosts, children))
+    if not (directory / "group_vars" / "lab.yml").exists():
+        atomic_write(directory / "group_vars" / "lab.yml", GROUP_VARS)
 
 
 def remove_inventory(directory: Path) -> None:
     """Remove what ``write_inventory`` wrote (and ``group_vars/`` if that left it empty)."""
-    for path in (directory / "hosts.yml", directory / "group_vars" / "lab.yml"):
-        path.unlink(missing_ok=True)
+    (directory / "hosts.yml").unlink(missing_ok=True)
+    written = directory / "group_vars" / "lab.yml"
+    if written.exists() and written.read_text() == GROUP_VARS:
+        written.unlink()
     group_vars = directory / "group_vars"
     if group_vars.is_dir() and not any(group_vars.iterdir()):
         group_vars.rmdir()

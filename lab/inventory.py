@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,8 @@ class LabHost:
     """A running lab host and how to reach it over SSH.
 
     ``container`` is the podman container name, or for ``kind`` ``vm`` the QEMU name.
+    ``groups`` are its estate groups; ``peer_address`` is where the other lab hosts reach it
+    (its address on the lab network), written as ``rampart_address``.
     """
 
     name: str
@@ -42,6 +44,8 @@ class LabHost:
     address: str = "127.0.0.1"
     user: str = "rampart"
     kind: str = "container"
+    groups: tuple[str, ...] = ()
+    peer_address: str | None = None
 
 
 def ssh_common_args(known_hosts: str) -> str:
@@ -73,8 +77,8 @@ def assign_stages(hosts: Sequence[LabHost]) -> tuple[list[str], list[str]]:
 
 
 def host_vars(host: LabHost) -> dict[str, Any]:
-    """Return the inventory variables that connect Ansible to a lab host."""
-    return {
+    """Return the inventory variables that connect Ansible to a lab host (and how peers reach it)."""
+    found = {
         "ansible_host": host.address,
         "ansible_port": host.port,
         "ansible_user": host.user,
@@ -82,33 +86,56 @@ def host_vars(host: LabHost) -> dict[str, Any]:
         "ansible_ssh_common_args": ssh_common_args(host.known_hosts),
         "ansible_become": True,
     }
+    if host.peer_address:
+        found["rampart_address"] = host.peer_address
+    return found
 
 
-def inventory_data(hosts: Sequence[LabHost]) -> dict[str, Any]:
-    """Return the YAML inventory as data: group ``lab`` (staging, production), one group per
-    release, and ``vm`` for the hosts that are VMs (only when there are any).
+def estate_groups(hosts: Sequence[LabHost], children: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """Groups of an estate: ``lab`` holds every host; each host's own groups; parents of groups."""
+    groups: dict[str, Any] = {"lab": {"hosts": {host.name: None for host in hosts}}}
+    for host in hosts:
+        for group in host.groups:
+            groups.setdefault(group, {}).setdefault("hosts", {})[host.name] = None
+    for parent, kids in children.items():
+        for kid in kids:
+            if kid not in groups:
+                raise ValueError(f"estate children: {parent} names group {kid!r}, which has no hosts")
+            groups.setdefault(parent, {}).setdefault("children", {})[kid] = None
+    return groups
+
+
+def inventory_data(
+    hosts: Sequence[LabHost], children: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
+    """Return the YAML inventory as data, one group per release, and ``vm`` for the hosts that are
+    VMs (only when there are any). Hosts with groups (an estate) keep them, under ``lab``;
+    otherwise group ``lab`` has children ``staging`` and ``production``.
     """
-    staging, production = assign_stages(hosts)
-    children: dict[str, Any] = {
-        "lab": {
-            "children": {
-                "staging": {"hosts": dict.fromkeys(staging)},
-                "production": {"hosts": dict.fromkeys(production)},
+    groups: dict[str, Any]
+    if any(host.groups for host in hosts):
+        groups = estate_groups(hosts, children or {})
+    else:
+        staging, production = assign_stages(hosts)
+        groups = {
+            "lab": {
+                "children": {
+                    "staging": {"hosts": dict.fromkeys(staging)},
+                    "production": {"hosts": dict.fromkeys(production)},
+                }
             }
         }
-    }
     for host in hosts:
-        group = children.setdefault(host.release, {"hosts": {}})
-        group["hosts"][host.name] = None
-    for host in hosts:
+        groups.setdefault(host.release, {}).setdefault("hosts", {})[host.name] = None
         if host.kind == "vm":
-            children.setdefault("vm", {"hosts": {}})["hosts"][host.name] = None
-    return {"all": {"hosts": {host.name: host_vars(host) for host in hosts}, "children": children}}
+            groups.setdefault("vm", {}).setdefault("hosts", {})[host.name] = None
+    return {"all": {"hosts": {host.name: host_vars(host) for host in hosts}, "children": groups}}
 
 
-def render_inventory(hosts: Sequence[LabHost]) -> str:
+def render_inventory(hosts: Sequence[LabHost], children: Mapping[str, Sequence[str]] | None = None) -> str:
     """Return ``inventories/lab/hosts.yml`` as text."""
-    body = yaml.safe_dump(inventory_data(hosts), default_flow_style=False, sort_keys=False, width=1000)
+    data = inventory_data(hosts, children)
+    body = yaml.safe_dump(data, default_flow_style=False, sort_keys=False, width=1000)
     return INVENTORY_HEADER + "---\n" + body.replace(": null\n", ":\n")
 
 
@@ -126,6 +153,8 @@ def host_list(hosts: Sequence[LabHost]) -> list[dict[str, Any]]:
             "container": host.container if host.kind == "container" else None,
             "kind": host.kind,
             "resource": host.container,
+            "groups": list(host.groups),
+            "peer_address": host.peer_address,
         }
         for host in hosts
     ]

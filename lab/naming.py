@@ -106,6 +106,7 @@ class HostSpec:
     vm: VmSettings | None = None
     publish: tuple[tuple[int, int], ...] = ()
     ipv6: bool = False  # the lab network gets an IPv6 prefix too (containers only)
+    groups: tuple[str, ...] = ()  # inventory groups (an estate's; Molecule keeps its own)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -125,6 +126,21 @@ class HostSpec:
         hosts = [host_port for host_port, _ in self.publish]
         if len(set(hosts)) != len(hosts):
             raise ValueError(f"{self.name}: published host ports repeat: {hosts}")
+        for group in self.groups:
+            validate_group_name(group, self.name)
+
+
+_GROUP = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def validate_group_name(group: object, where: str) -> str:
+    """Return ``group`` if Ansible accepts it as a group name, else raise ValueError."""
+    if not isinstance(group, str) or not _GROUP.match(group) or group in ("all", "ungrouped"):
+        raise ValueError(
+            f"{where}: group {group!r} must be letters, digits and '_', not starting with a digit, "
+            "and not 'all' or 'ungrouped'"
+        )
+    return group
 
 
 def checkout_id(root: Path) -> str:

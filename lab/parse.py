@@ -118,3 +118,14 @@ def parse_network_ls(text: str) -> list[Network]:
         ),
         key=lambda n: n.name,
     )
+
+
+def parse_network_addresses(inspect_json: str, network: str) -> dict[str, str]:
+    """{container name: IPv4 address on ``network``} from ``podman inspect --format json``."""
+    found: dict[str, str] = {}
+    for item in json.loads(inspect_json or "[]"):
+        settings = (item.get("NetworkSettings") or {}).get("Networks") or {}
+        address = (settings.get(network) or {}).get("IPAddress")
+        if address:
+            found[str(item.get("Name", "")).lstrip("/")] = str(address)
+    return found

@@ -73,6 +73,13 @@ def published_ports(platform: str, data: Mapping[str, Any]) -> tuple[tuple[int, 
     return tuple(pairs)
 
 
+def _groups(platform: str, data: Mapping[str, Any]) -> tuple[str, ...]:
+    groups = data.get("groups", [])
+    if not isinstance(groups, list):
+        raise ValueError(f"platform {platform!r}: groups must be a list of group names, not {groups!r}")
+    return tuple(naming.validate_group_name(group, f"platform {platform!r}") for group in groups)
+
+
 def parse_platforms(data: object, releases: Iterable[str]) -> list[naming.HostSpec]:
     """Turn Molecule's platform list into host specs; raise ValueError naming the bad platform."""
     known = tuple(releases)
@@ -113,5 +120,5 @@ def parse_platforms(data: object, releases: Iterable[str]) -> list[naming.HostSp
             if not isinstance(ipv6, bool):
                 raise ValueError(f"platform {name!r}: ipv6 must be true or false, not {ipv6!r}")
             spec = dataclasses.replace(spec, publish=published_ports(name, item), ipv6=ipv6)
-        specs.append(spec)
+        specs.append(dataclasses.replace(spec, groups=_groups(name, item)))
     return naming.check_unique(specs)

@@ -26,7 +26,10 @@ lint() {
   stage ansible-lint ansible-lint --strict
 }
 unit() { stage pytest python -m pytest -q -rs tests/unit tests/lab; }  # -rs: name every skipped test
-docs() { stage role-docs python scripts/role_docs.py --check; }
+docs() {
+  stage role-docs python scripts/role_docs.py --check
+  stage plugin-docs python scripts/plugin_docs.py
+}
 images() {
   stage lab-images python -m lab images
   stage lab-vm-images python -m lab images --kind vm

@@ -12,6 +12,7 @@ from typing import Any
 
 from ansible import context
 from ansible.plugins.callback import CallbackBase
+from ansible_collections.rampart.hardening.plugins.module_utils.collection import collection_version
 from ansible_collections.rampart.hardening.plugins.module_utils.controls import (
     control_ids,
     merge_host_report,
@@ -31,6 +32,9 @@ description:
   - In check mode a control is reported as C(drift) when a task tagged with its ID would change the host.
   - A host that fails or is unreachable gets an C(error) or C(unreachable) record for every control the run
     meant to assess there (the control IDs among the tags of the plays' tasks) and did not.
+  - Records are only made up (drift, error, unreachable) for controls that the catalogue
+    (C(meta/controls.yml)) says a role or playbook implements; a tag of a control nothing records makes none.
+  - A host for which the run meant to assess no control (say localhost in a reporting play) gets no file.
   - Each host file also keeps the latest run of each playbook and mode, so the compliance report can tell
     a record that run did not refresh (stale).
 version_added: "0.1.0"
@@ -67,6 +71,7 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
         self._playbook = ""
         self._started = _now()
         self._check = False
+        self._implemented = implemented_controls()
 
     # What the run means to assess: the control IDs tagged on each play's tasks, per host. Read from
     # every play when the playbook starts: a play that no host reaches (all failed) never starts.
@@ -129,7 +134,8 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
         self._collect(result)
 
     def v2_playbook_on_stats(self, stats: Any) -> None:
-        hosts = sorted(set(self._records) | set(self._expected) | set(self._pending))
+        assessed = {host for host, controls in self._expected.items() if controls}
+        hosts = sorted(set(self._records) | assessed | set(self._pending))
         if not hosts:
             return
         directory = Path(self.get_option("report_dir"))
@@ -168,8 +174,8 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
         expected = self._expected.get(host, {})
         mode = run["mode"]
         for control in sorted(set(pending) | (set(expected) if result != "ok" else set())):
-            if control in seen:
-                continue
+            if control in seen or (self._implemented is not None and control not in self._implemented):
+                continue  # reported already, or a tag of a control nothing records yet (the catalogue)
             if result != "ok":
                 status = "unreachable" if result == "unreachable" else "error"
                 reason = f"not assessed: {run['message'] or result}"
@@ -208,20 +214,14 @@ def _tasks(blocks: list[Any]) -> Iterator[Any]:
                     yield item
 
 
-def collection_version() -> str:
-    """The version of this collection: MANIFEST.json when installed, galaxy.yml in a checkout."""
-    root = Path(__file__).resolve().parents[2]
+def implemented_controls() -> set[str] | None:
+    """The controls some role or playbook records (meta/controls.yml); None when it cannot be read."""
+    from ansible_collections.rampart.hardening.plugins.module_utils.report.generate import load_catalogue
+
     try:
-        return str(json.loads((root / "MANIFEST.json").read_text())["collection_info"]["version"])
-    except (OSError, ValueError, KeyError):
-        pass
-    try:
-        for line in (root / "galaxy.yml").read_text().splitlines():
-            if line.startswith("version:"):
-                return line.split(":", 1)[1].strip().strip("\"'")
-    except OSError:
-        pass
-    return "unknown"
+        return {control.id for control in load_catalogue().controls if control.implemented}
+    except (OSError, ValueError):
+        return None
 
 
 def _now() -> str:

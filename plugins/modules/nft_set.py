@@ -15,12 +15,12 @@ version_added: "0.1.0"
 description:
   - Compares the set with the wanted addresses and changes only what differs, in one C(nft -f)
     transaction.
-  - Sets without the C(interval) flag (hash sets: single addresses, any size) are read over netlink
+  - Sets without the C(interval) flag (hash sets of single addresses, any size) are read over netlink
     one element at a time, never listed whole, because listing a set with C(nft) costs seconds per
     hundred thousand elements. For O(state=exact) the module keeps a fingerprint (SHA-256) of the
     content it loaded in the comment of one marker element (C(255.255.255.255) or C(ff00::),
     addresses that are never a packet's source) and the content itself in a file under
-    O(cache_dir): an unchanged list is recognised from the marker alone, and a changed one is
+    O(cache_dir). An unchanged list is recognised from the marker alone, and a changed one is
     updated by its difference. A set that was flushed, reloaded or changed by O(state=present) or
     O(state=absent) has no valid marker and is listed once.
   - Sets with the C(interval) flag (networks) are listed with C(nft -j list set).

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.cli import parse_args
+from lab.cli import estate_specs, parse_args
 from lab.naming import HostSpec, VmSettings
 from lab.util import DEFAULT_INVENTORY_DIR
 
@@ -70,6 +70,9 @@ def test_inventory_options() -> None:
         ["up", "--platforms", '[{"name": "a", "release": "bookworm", "disks": 2}]'],
         ["up", "--platforms", "[]", "--instance", "a:bookworm"],
         ["up", "--platforms", '[{"name": "a", "release": "bookworm"}]', "--hosts", "2"],
+        ["up", "--estate", "--instance", "a:bookworm"],
+        ["up", "--estate", "--release", "trixie"],
+        ["up", "--estate", "/nonexistent/estate.yml"],
         ["images", "--kind", "lxc"],
         ["up", "--hosts", "0"],
         ["up", "--name", "bad/name"],
@@ -123,6 +126,33 @@ def test_up_with_molecule_platforms() -> None:
     )
     args = parse_args(["up", "--name", "vm_smoke", "--json", "--platforms", platforms])
     assert args.specs == [HostSpec("v", "trixie", "vm", VmSettings(disks=1)), HostSpec("c", "bookworm")]
+
+
+def test_up_the_estate() -> None:
+    args = parse_args(["up", "--estate"])
+    assert args.inventory == DEFAULT_INVENTORY_DIR
+    names = [spec.name for spec in args.specs]
+    assert names == ["stage-web-01", "web-01", "web-02", "db-01", "db-02", "logs-01"]
+    assert {spec.release for spec in args.specs} == {"bookworm", "trixie"}
+    assert dict(zip(names, [spec.groups for spec in args.specs], strict=True))["db-02"] == ("db_replica",)
+    assert args.children["production"] == ["app", "db_primary", "db_replica"]
+    assert args.children["firewall"] == ["staging", "production", "log_collectors"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("platforms: {}", "expected a mapping with a list of platforms"),
+        ("platforms: [{name: a, release: bookworm, groups: [all]}]", "group 'all' must be"),
+        ("platforms: [{name: a, release: bookworm}]\nchildren: {production: app}", "children must map"),
+        ("platforms: [{name: a, release: bookworm}]\nchildren: {9x: [a]}", "group '9x' must be"),
+    ],
+)
+def test_bad_estates_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    estate = tmp_path / "estate.yml"
+    estate.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        estate_specs(estate)
 
 
 def test_images_kind() -> None:

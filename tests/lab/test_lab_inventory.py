@@ -94,8 +94,54 @@ def test_host_list() -> None:
             "container": "rampart-lab-abc123-lab-bookworm-1",
             "kind": "container",
             "resource": "rampart-lab-abc123-lab-bookworm-1",
+            "groups": [],
+            "peer_address": None,
         }
     ]
+
+
+ESTATE = [
+    LabHost(
+        "stage-web-01", "bookworm", "c1", 41001, "/k", "/kh", groups=("staging",), peer_address="10.89.0.2"
+    ),
+    LabHost("web-01", "bookworm", "c2", 41002, "/k", "/kh", groups=("app",), peer_address="10.89.0.3"),
+    LabHost("db-01", "trixie", "c3", 41003, "/k", "/kh", groups=("db_primary",), peer_address="10.89.0.4"),
+    LabHost("logs-01", "trixie", "c4", 41004, "/k", "/kh", groups=("log_collectors",)),
+]
+CHILDREN = {"production": ["app", "db_primary"], "firewall": ["staging", "production", "log_collectors"]}
+
+
+def test_an_estate_keeps_its_groups_and_peer_addresses() -> None:
+    data = inventory_data(ESTATE, CHILDREN)
+    groups = data["all"]["children"]
+    assert list(groups["lab"]["hosts"]) == ["stage-web-01", "web-01", "db-01", "logs-01"]
+    assert list(groups["app"]["hosts"]) == ["web-01"]
+    assert list(groups["production"]["children"]) == ["app", "db_primary"]
+    assert list(groups["firewall"]["children"]) == ["staging", "production", "log_collectors"]
+    assert list(groups["trixie"]["hosts"]) == ["db-01", "logs-01"]
+    assert "staging" not in groups["lab"].get("children", {})
+    assert data["all"]["hosts"]["db-01"]["rampart_address"] == "10.89.0.4"
+    assert "rampart_address" not in data["all"]["hosts"]["logs-01"]
+
+
+def test_estate_children_must_name_groups_with_hosts() -> None:
+    with pytest.raises(ValueError, match="production names group 'db_replica', which has no hosts"):
+        inventory_data(ESTATE, {"production": ["db_replica"]})
+
+
+@pytest.mark.skipif(shutil.which("ansible-inventory") is None, reason="ansible-inventory not installed")
+def test_ansible_reads_the_estate(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yml").write_text(render_inventory(ESTATE, CHILDREN))
+    proc = subprocess.run(
+        ["ansible-inventory", "-i", str(tmp_path / "hosts.yml"), "--list"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    listed: dict[str, Any] = json.loads(proc.stdout)
+    assert listed["production"]["children"] == ["app", "db_primary"]
+    assert sorted(listed["firewall"]["children"]) == ["log_collectors", "production", "staging"]
 
 
 @pytest.mark.skipif(shutil.which("ansible-inventory") is None, reason="ansible-inventory not installed")

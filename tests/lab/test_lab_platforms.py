@@ -14,7 +14,7 @@ RELEASES = ("bookworm", "trixie")
 
 def test_containers_by_default_and_molecule_keys_are_ignored() -> None:
     platforms = [{"name": "a", "release": "bookworm", "groups": ["staging"]}]
-    assert parse_platforms(platforms, RELEASES) == [HostSpec("a", "bookworm")]
+    assert parse_platforms(platforms, RELEASES) == [HostSpec("a", "bookworm", groups=("staging",))]
 
 
 def test_vm_platforms_with_their_settings() -> None:

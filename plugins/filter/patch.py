@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.rampart.hardening.plugins.module_utils.patch import (
     PatchError,
     approved_names,
+    audit_checks,
     build_manifest,
     check_manifest,
     fleet_report,
@@ -43,6 +44,16 @@ def patch_fleet_report(results: Any, key: str | None = None, hosts: Any = None) 
             raise AnsibleFilterError(f"patch_fleet_report: hosts must be a list of names, got {hosts!r}")
         per_host = {str(h): per_host.get(str(h)) for h in hosts}
     return fleet_report(per_host)
+
+
+def patch_audit_checks(info: Any, max_age: Any) -> list[dict[str, Any]]:
+    """PAT-01's checks (current package lists, every update classified) from a patch_info result."""
+    if not isinstance(info, Mapping) or not isinstance(info.get("counts"), Mapping):
+        raise AnsibleFilterError(f"patch_audit_checks: expected a patch_info result, got {info!r}")
+    try:
+        return audit_checks(info, int(max_age))
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"patch_audit_checks: {exc}") from exc
 
 
 def patch_targets(info: Any, scope: str = "all") -> list[str]:
@@ -130,6 +141,7 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., Any]]:
         return {
             "patch_fleet_report": patch_fleet_report,
+            "patch_audit_checks": patch_audit_checks,
             "patch_targets": patch_targets,
             "patch_manifest": patch_manifest,
             "patch_manifest_check": patch_manifest_check,

@@ -422,3 +422,44 @@ def fleet_report(results: Mapping[str, Any]) -> dict[str, Any]:
             "hosts_needing_reboot": sum(1 for h in hosts if h["reboot_required"]),
         },
     }
+
+
+def audit_checks(result: Mapping[str, Any], max_age: int) -> list[dict[str, Any]]:
+    """PAT-01's checks from one host's patch_info result.
+
+    The patch level is known only if it was read from current package lists (refreshed by this
+    run, or no older than ``max_age`` seconds) and every pending update could be classified by
+    its origins (an update without an origin cannot be told to be a security update or not).
+    """
+    cache = result.get("cache") or {}
+    age = cache.get("age")
+    current = bool(cache.get("updated")) or (age is not None and int(age) <= max_age)
+    lists = (
+        "refreshed by this run"
+        if cache.get("updated")
+        else ("of unknown age" if age is None else f"{age} s old")
+    )
+    expo = exposure(result)
+    updates = list(result.get("updates") or [])
+    unclassified = sorted(str(u.get("name")) for u in updates if not u.get("origins"))
+    reboot = (
+        "reboot required by " + (", ".join(expo["reboot_packages"]) or "an unnamed package")
+        if expo["reboot_required"]
+        else "no reboot required"
+    )
+    return [
+        {
+            "name": "the package lists are current",
+            "ok": current,
+            "evidence": f"package lists {lists} (at most {max_age} s allowed)",
+        },
+        {
+            "name": "every pending update is classified as security or not by its origin",
+            "ok": not unclassified,
+            "evidence": (
+                f"{expo['total']} pending, {expo['security']} security "
+                f"({', '.join(expo['security_packages']) or 'none'}), {expo['other']} other; {reboot}"
+                + (f"; no origin for {', '.join(unclassified)}" if unclassified else "")
+            ),
+        },
+    ]

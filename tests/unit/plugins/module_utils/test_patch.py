@@ -14,6 +14,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.apt_updates impo
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.patch import (
     PatchError,
+    audit_checks,
     build_manifest,
     check_manifest,
     compare_versions,
@@ -326,3 +327,40 @@ def test_fleet_ranked_by_exposure() -> None:
         "hosts_needing_reboot": 1,
     }
     assert report["hosts"][0]["security_packages"] == ["s0", "s1", "s2"]
+
+
+def audit_result(age: int | None, updated: bool, origins: bool = True) -> dict[str, Any]:
+    origin = (
+        [{"label": "Debian-Security", "version": "12", "archive": "oldstable-security"}] if origins else []
+    )
+    return {
+        "counts": {"total": 1, "security": 1, "other": 0},
+        "updates": [{"name": "libssl3", "origins": origin, "security": origins}],
+        "reboot_required": True,
+        "reboot_packages": ["libc6"],
+        "cache": {"age": age, "updated": updated},
+    }
+
+
+@pytest.mark.parametrize(
+    ("age", "updated", "ok", "evidence"),
+    [
+        (10, True, True, "package lists refreshed by this run (at most 3600 s allowed)"),
+        (600, False, True, "package lists 600 s old"),
+        (7200, False, False, "package lists 7200 s old"),
+        (None, False, False, "package lists of unknown age"),
+    ],
+)
+def test_pat01_needs_current_package_lists(age: int | None, updated: bool, ok: bool, evidence: str) -> None:
+    lists, _ = audit_checks(audit_result(age, updated), 3600)
+    assert lists["ok"] is ok
+    assert evidence in lists["evidence"]
+
+
+def test_pat01_needs_every_update_classified() -> None:
+    _, classified = audit_checks(audit_result(10, True), 3600)
+    assert classified["ok"] is True
+    assert classified["evidence"] == "1 pending, 1 security (libssl3), 0 other; reboot required by libc6"
+    _, unclassified = audit_checks(audit_result(10, True, origins=False), 3600)
+    assert unclassified["ok"] is False
+    assert unclassified["evidence"].endswith("; no origin for libssl3")

@@ -87,6 +87,7 @@ def run_playbook(
     extravars: dict[str, Any] | None = None,
     quiet: bool = True,
     report_dir: Path | None = None,
+    strategy: str | None = None,
 ) -> PlayRun:
     import ansible_runner  # the venv's; imported late so `python -m lab images` works without it
 
@@ -97,6 +98,7 @@ def run_playbook(
             "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
             "RAMPART_REPORT_DIR": str(records),
+            **({"ANSIBLE_STRATEGY": strategy} if strategy else {}),
         }
         cmdline = "--check --diff" if check else ""
         started = time.monotonic()

@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
 # The whole test suite, fast checks first. Run through `./rampart test` (which installs everything).
-#   scripts/test.sh [stage ...]   stages: lint unit docs images molecule (default: all, in that order)
+#   scripts/test.sh [stage ...]   stages: lint unit docs images molecule estate (default: all, in that order)
+#   scripts/test.sh molecule:NAME runs one Molecule scenario
+#
+# Molecule scenarios are every molecule/*/molecule.yml. The lab's hosts are mostly waiting on I/O or
+# on the emulated CPU of a VM, so two lanes run side by side: the scenarios with VMs in one, the
+# container scenarios and then the estate in the other. Each stage's output is kept in
+# .lab/logs/stages/ and printed when the stage ends (all of it when it failed, its end otherwise).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+LOGS=.lab/logs/stages
+mkdir -p "$LOGS"
+RESULTS=$(mktemp)
+trap 'rm -f "$RESULTS"' EXIT
 
-SCENARIOS=(ssh_access ssh_access_negative log_collector audit_policy firewall firewall_negative replication_health patch_staging patch_staging_vm audit_policy_vm raid_health_vm)
-passed=0 failed=0 failures=() timings=()
-
-stage() { # stage NAME COMMAND...
+stage() { # stage NAME COMMAND...: run it, keep its output, record its verdict and time
   local name=$1; shift
-  printf '\n\033[1m== %s\033[0m  (%s)\n' "$name" "$*"
-  local start=$SECONDS verdict=ok took
-  if "$@"; then passed=$((passed + 1)); else verdict=FAILED failed=$((failed + 1)); failures+=("$name"); fi
+  local log="$LOGS/${name//[:\/]/_}.log" start=$SECONDS verdict=ok took mark
+  mark=$(mktemp)
+  "$@" >"$log" 2>&1 || verdict=FAILED
   took=$((SECONDS - start))
-  printf '== %s: %s after %ss\n' "$name" "$verdict" "$took"
-  timings+=("$(printf '%6ss  %-6s %s' "$took" "$verdict" "$name")")
+  {
+    printf '\n\033[1m== %s\033[0m  (%s)\n' "$name" "$*"
+    if [[ $verdict == ok ]]; then tail -n 25 "$log"; else cat "$log"; fi
+    # A failed VM scenario: show how its guests' consoles ended (lab keeps them on destroy).
+    if [[ $verdict != ok ]]; then
+      find .lab/logs -name '*.console.log' -newer "$mark" 2>/dev/null | while read -r console; do
+        printf '\n--- last 40 lines of %s ---\n' "$console"; tail -n 40 "$console"
+      done
+    fi
+    printf '== %s: %s after %ss\n' "$name" "$verdict" "$took"
+  } | flock "$RESULTS" cat
+  rm -f "$mark"
+  printf '%6ss  %-6s %s\n' "$took" "$verdict" "$name" | flock "$RESULTS" tee -a "$RESULTS" >/dev/null
+  [[ $verdict == ok ]]
 }
 
 lint() {
@@ -34,32 +53,42 @@ images() {
   stage lab-images python -m lab images
   stage lab-vm-images python -m lab images --kind vm
 }
-molecule_all() {
-  local mark before
-  for s in "${SCENARIOS[@]}"; do
-    mark=$(mktemp) before=$failed
-    stage "molecule:$s" molecule test -s "$s"
-    # A failed VM scenario: show how its guests' consoles ended (lab keeps them on destroy).
-    if ((failed > before)); then
-      find .lab/logs -name '*.console.log' -newer "$mark" 2>/dev/null | while read -r log; do
-        printf '\n--- last 40 lines of %s ---\n' "$log"; tail -n 40 "$log"
-      done
-    fi
-    rm -f "$mark"
+scenarios() { # scenarios vm|container: the Molecule scenarios with or without a VM platform
+  local dir
+  for dir in molecule/*/; do
+    [[ -f $dir/molecule.yml ]] || continue
+    if grep -q '^ *kind: vm' "$dir/molecule.yml"; then [[ $1 == vm ]] && basename "$dir"
+    else [[ $1 == container ]] && basename "$dir"; fi
   done
 }
+scenario() { stage "molecule:$1" molecule test -s "$1"; }
+lane() { # lane KIND [estate]: the scenarios of one kind, one after the other
+  local s
+  for s in $(scenarios "$1"); do scenario "$s"; done
+  [[ ${2:-} == estate ]] && estate
+  return 0
+}
+estate() { stage estate python -m pytest -q -rs -s -p no:cacheprovider tests/estate; }  # -s: the steps' summaries
+molecule_all() { # both lanes side by side; the estate follows the container scenarios
+  lane vm & local vms=$!
+  lane container "${1:-}"
+  wait "$vms"
+}
 
-stages=("$@"); ((${#stages[@]})) || stages=(lint unit docs images molecule)
+stages=("$@"); ((${#stages[@]})) || stages=(lint unit docs images molecule+estate)
 for s in "${stages[@]}"; do
   case $s in
-    lint) lint ;; unit) unit ;; docs) docs ;; images) images ;; molecule) molecule_all ;;
+    lint) lint ;; unit) unit ;; docs) docs ;; images) images ;; estate) estate ;;
+    molecule) molecule_all ;; molecule+estate) molecule_all estate ;;
+    molecule:*) scenario "${s#molecule:}" ;;
     *) echo "unknown stage $s"; exit 2 ;;
   esac
 done
 
-printf '\n== stage times\n'; printf '%s\n' "${timings[@]}"
+passed=$(grep -c ' ok ' "$RESULTS") failed=$(grep -c ' FAILED ' "$RESULTS")
+printf '\n== stage times\n'; cat "$RESULTS"
 printf '%6ss  total\n' "$SECONDS"
 echo
-((failed)) && echo "failed stages: ${failures[*]}"
+((failed)) && echo "failed stages: $(awk '$2 == "FAILED" {print $3}' "$RESULTS" | xargs)"
 echo "stages: $passed passed, $failed failed"
 ((failed == 0))

@@ -88,6 +88,8 @@ def run_playbook(
     quiet: bool = True,
     report_dir: Path | None = None,
     strategy: str | None = None,
+    limit: str | None = None,
+    tags: str | None = None,
 ) -> PlayRun:
     import ansible_runner  # the venv's; imported late so `python -m lab images` works without it
 
@@ -111,6 +113,8 @@ def run_playbook(
             extravars=extravars or {},
             cmdline=cmdline,
             quiet=quiet,
+            **({"limit": limit} if limit else {}),
+            **({"tags": tags} if tags else {}),
         )
         seconds = time.monotonic() - started
         run = PlayRun(playbook=playbook, check=check, rc=int(runner.rc), seconds=seconds)

@@ -35,8 +35,9 @@ description:
   - Records are only made up (drift, error, unreachable) for controls that the catalogue
     (C(meta/controls.yml)) says a role or playbook implements; a tag of a control nothing records makes none.
   - A host for which the run meant to assess no control (say localhost in a reporting play) gets no file.
-  - Each host file also keeps the latest run of each playbook and mode, so the compliance report can tell
-    a record that run did not refresh (stale).
+  - Each host file also keeps the latest full run of each playbook and mode, so the compliance report can
+    tell a record a later run did not refresh (stale). A run limited by C(--tags) or C(--skip-tags)
+    updates the records it made but is not recorded as a run.
 version_added: "0.1.0"
 author: Rampart developers
 requirements:
@@ -155,8 +156,8 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
             }
             records = list(self._host_records(host, result, run))
             path = directory / f"{host}.json"
-            previous = _read(path)
-            _atomic_write(path, json.dumps(merge_host_report(previous, host, records, run), indent=2) + "\n")
+            merged = merge_host_report(_read(path), host, records, None if _partial() else run)
+            _atomic_write(path, json.dumps(merged, indent=2) + "\n")
             for record in records:
                 line = f"{host:<28} {record['id']:<7} {record['status']:<15} {record['summary']}"
                 self._display.display(line, color=COLOURS.get(record["status"], "cyan"))
@@ -185,6 +186,12 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
                 continue  # a real run changed a task tagged with a control it does not report here
             record = unassessed_record(control, status, reason, role=expected.get(control, ""))
             yield {**record, "time": run["time"], "mode": mode, **stamp}
+
+
+def _partial() -> bool:
+    """Whether the command line limits the run to some tags (then it is no full run of its playbook)."""
+    tags = context.CLIARGS.get("tags") or ["all"]
+    return bool(context.CLIARGS.get("skip_tags")) or set(tags) != {"all"}
 
 
 def _play_controls(play: Any) -> dict[str, str]:

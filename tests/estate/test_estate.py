@@ -12,6 +12,7 @@ import json
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Set
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -274,3 +275,19 @@ def test_the_report_fails_the_pipeline_on_unreachable_hosts(broken: dict[str, Pl
 
 def test_the_moved_host_kept_its_firewall(estate: EstateRun, broken: dict[str, PlayRun]) -> None:
     assert connects(estate, "web-01", "logs-01", 6514)
+
+
+def test_site_yml_without_a_collector_reports_aud07_failed(estate: EstateRun, tmp_path: Path) -> None:
+    """An inventory without a log_collectors group: site.yml still ends, and AUD-07 says why it fails."""
+    data = yaml.safe_load(estate.inventory.read_text())
+    data["all"]["children"].pop("log_collectors")
+    data["all"]["children"]["firewall"]["children"].pop("log_collectors", None)
+    inventory = INVENTORY / "no-collector.yml"
+    inventory.write_text(yaml.safe_dump(data))
+    result = run_playbook(
+        SITE, inventory, report_dir=tmp_path, strategy=STRATEGY, limit="web-01", tags="AUD-07"
+    )
+    assert result.ok, result.failed or result.output
+    record = json.loads((tmp_path / "web-01.json").read_text())["controls"]["AUD-07"]["enforce"]
+    assert record["status"] == "fail"
+    assert "the inventory has no log_collectors group" in record["checks"][0]["evidence"]

@@ -1,8 +1,9 @@
 """The report's model: one cell per host and catalogue control, fleet totals and the verdict.
 
 A cell's status comes from the newest record of the control (by time) among its modes; the other
-mode's record is kept beside it. A record is ``stale`` when the latest run of its playbook and mode
-on the host did not refresh it, or when it is older than ``max_age``; the cell then keeps the
+mode's record is kept beside it. A record is ``stale`` when a later run of its playbook on the host
+(in either mode: a check run of site.yml verifies what its enforcement run records) did not refresh
+it, or when it is older than ``max_age``; the cell then keeps the
 record's status as ``record_status``. Without a record a cell is ``not_implemented`` (nothing
 records the control), ``error`` (the host's file is unreadable), ``never_assessed`` (the host has
 no file) or ``not_assessed``. The report fails when a cell's status is in ``fail_on`` (a stale
@@ -240,7 +241,7 @@ def _newest_first(record: Record) -> tuple[datetime, bool]:
 
 def _staleness(record: Record, host: HostRecords, options: Options, now: datetime) -> Stale | None:
     age = int((now - record.time).total_seconds()) if record.time else None
-    run = host.latest_run(record.playbook, record.mode) if record.playbook else None
+    run = host.latest_run(record.playbook) if record.playbook else None
     if run and run.time and record.time and record.time < run.time:
         when = readable(run.time)
         return Stale(

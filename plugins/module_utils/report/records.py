@@ -66,8 +66,10 @@ class HostRecords:
     controls: Mapping[str, Mapping[str, Record]] = field(default_factory=dict)  # ID -> mode -> record
     notes: tuple[str, ...] = ()
 
-    def latest_run(self, playbook: str, mode: str) -> Run | None:
-        return next((r for r in self.runs if (r.playbook, r.mode) == (playbook, mode)), None)
+    def latest_run(self, playbook: str) -> Run | None:
+        """The newest run of ``playbook`` on this host, in either mode."""
+        runs = [r for r in self.runs if r.playbook == playbook and r.time]
+        return max(runs, key=lambda r: r.time or 0, default=None)
 
 
 def parse_host_file(host: str, text: str | None, file: str | None = None) -> HostRecords:

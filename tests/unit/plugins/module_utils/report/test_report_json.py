@@ -86,7 +86,6 @@ def test_a_cell_with_both_modes_and_its_evidence(data: dict[str, Any]) -> None:
     assert web["records"]["file"].endswith("tests/fixtures/controls/web-01.json")
     assert [(r["playbook"], r["mode"]) for r in web["runs"]] == [
         ("firewall_drift.yml", "enforce"),
-        ("site.yml", "check"),
         ("site.yml", "enforce"),
     ]
     cell = web["controls"]["RAC-01"]

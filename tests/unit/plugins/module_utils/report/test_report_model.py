@@ -114,7 +114,7 @@ def test_a_newer_enforcement_decides_over_an_older_verification() -> None:
     assert (c.status, c.other.mode if c.other else None) == ("pass", "check")
 
 
-def test_stale_when_the_latest_run_of_its_playbook_and_mode_did_not_refresh_it() -> None:
+def test_stale_when_the_latest_run_of_its_playbook_did_not_refresh_it() -> None:
     c = cell(
         report(record(status="pass", time="2026-12-02T09:00:10Z"), runs=[run(time="2026-12-03T09:00:00Z")])
     )
@@ -126,12 +126,17 @@ def test_stale_when_the_latest_run_of_its_playbook_and_mode_did_not_refresh_it()
     assert c.label == "stale: pass, 1 day old"
 
 
-def test_a_run_of_another_playbook_or_mode_does_not_make_it_stale() -> None:
-    runs = [
-        run(playbook="patch.yml", time="2026-12-03T09:00:00Z"),
-        run(mode="check", time="2026-12-03T09:00:00Z"),
-    ]
+def test_a_run_of_another_playbook_does_not_make_it_stale() -> None:
+    runs = [run(playbook="patch.yml", time="2026-12-03T09:00:00Z")]
     assert cell(report(record(time="2026-12-02T09:00:10Z"), runs=runs)).status == "pass"
+
+
+def test_a_later_check_run_that_no_longer_verifies_it_makes_it_stale() -> None:
+    """A host moved out of the firewall group: the next run of site.yml, in either mode, has no NET-01."""
+    runs = [run(mode="check", time="2026-12-03T09:00:00Z")]
+    c = cell(report(record(time="2026-12-02T09:00:10Z"), runs=runs))
+    assert (c.status, c.record_status) == ("stale", "pass")
+    assert c.stale is not None and "site.yml ran in check mode" in c.stale.detail
 
 
 def test_stale_when_older_than_max_age() -> None:

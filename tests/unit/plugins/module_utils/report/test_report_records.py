@@ -26,9 +26,9 @@ def test_format_2_fixture() -> None:
     )
     assert check.time == datetime(2026, 12, 3, 9, 30, 10, tzinfo=UTC)
     assert check.checks[-1].name == "no change pending" and not check.checks[-1].ok
-    run = host.latest_run("site.yml", "check")
-    assert run is not None and run.time == datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
-    assert host.latest_run("patch.yml", "enforce") is None
+    run = host.latest_run("site.yml")
+    assert run is not None and (run.mode, run.time) == ("enforce", datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
+    assert host.latest_run("patch.yml") is None
 
 
 def test_format_1_fixture() -> None:

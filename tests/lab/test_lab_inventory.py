@@ -129,17 +129,19 @@ def test_estate_children_must_name_groups_with_hosts() -> None:
         inventory_data(ESTATE, {"production": ["db_replica"]})
 
 
+def ansible_inventory(path: Path) -> dict[str, Any]:
+    """What Ansible itself reads from an inventory file (`ansible-inventory --list`)."""
+    argv = ["ansible-inventory", "-i", str(path), "--list"]
+    listed: dict[str, Any] = json.loads(
+        subprocess.run(argv, capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    )
+    return listed
+
+
 @pytest.mark.skipif(shutil.which("ansible-inventory") is None, reason="ansible-inventory not installed")
 def test_ansible_reads_the_estate(tmp_path: Path) -> None:
     (tmp_path / "hosts.yml").write_text(render_inventory(ESTATE, CHILDREN))
-    proc = subprocess.run(
-        ["ansible-inventory", "-i", str(tmp_path / "hosts.yml"), "--list"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    listed: dict[str, Any] = json.loads(proc.stdout)
+    listed = ansible_inventory(tmp_path / "hosts.yml")
     assert listed["production"]["children"] == ["app", "db_primary"]
     assert sorted(listed["firewall"]["children"]) == ["log_collectors", "production", "staging"]
 
@@ -150,14 +152,7 @@ def test_ansible_reads_the_inventory(tmp_path: Path, hosts: list[LabHost]) -> No
     (tmp_path / "group_vars").mkdir()
     (tmp_path / "hosts.yml").write_text(render_inventory(hosts))
     (tmp_path / "group_vars" / "lab.yml").write_text(GROUP_VARS)
-    proc = subprocess.run(
-        ["ansible-inventory", "-i", str(tmp_path / "hosts.yml"), "--list"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    listed: dict[str, Any] = json.loads(proc.stdout)
+    listed = ansible_inventory(tmp_path / "hosts.yml")
     first = hosts[0].name
     assert listed["_meta"]["hostvars"][first]["ansible_port"] == hosts[0].port
     assert listed["_meta"]["hostvars"][first]["ssh_access_sudo_nopasswd"] is True

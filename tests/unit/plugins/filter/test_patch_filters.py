@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.rampart.hardening.plugins.filter.patch import (
     FilterModule,
     patch_approved_names,
+    patch_audit_checks,
     patch_fleet_report,
     patch_health_checks,
     patch_installed,
@@ -41,7 +42,15 @@ def test_filters_are_registered() -> None:
         "patch_approved_names",
         "patch_installed",
         "patch_health_checks",
+        "patch_audit_checks",
     }
+
+
+def test_audit_checks_refuse_what_is_not_a_patch_info_result() -> None:
+    with pytest.raises(AnsibleFilterError, match="patch_audit_checks: expected a patch_info result"):
+        patch_audit_checks({"updates": []}, 3600)
+    checks = patch_audit_checks({**INFO, "cache": {"age": 10, "updated": False}}, 3600)
+    assert [c["ok"] for c in checks] == [True, False]  # the fixture's updates name no origin
 
 
 def test_fleet_report_from_hostvars_limited_to_the_play() -> None:

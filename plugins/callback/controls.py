@@ -31,7 +31,8 @@ description:
     check-mode record is kept beside the enforcement record of the same control, never instead of it.
   - In check mode a control is reported as C(drift) when a task tagged with its ID would change the host.
   - A host that fails or is unreachable gets an C(error) or C(unreachable) record for every control the run
-    meant to assess there (the control IDs among the tags of the plays' tasks) and did not.
+    meant to assess there (the control IDs among the tags of the plays' tasks) and did not; so does a host
+    the run never reached because it stopped after another host failed (a halted rollout).
   - Records are only made up (drift, error, unreachable) for controls that the catalogue
     (C(meta/controls.yml)) says a role or playbook implements; a tag of a control nothing records makes none.
   - A host for which the run meant to assess no control (say localhost in a reporting play) gets no file.
@@ -143,9 +144,17 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
         directory.mkdir(parents=True, exist_ok=True)
         version = collection_version()
         self._display.banner("RAMPART CONTROLS")
+        stopped = [h for h in hosts if h in stats.processed and stats.summarize(h)["failures"]]
         for host in hosts:
             summary = stats.summarize(host)
             result = "unreachable" if summary["unreachable"] else "failed" if summary["failures"] else "ok"
+            if host not in stats.processed:
+                if not stopped:
+                    continue  # nothing ran here and nothing failed: no run to record
+                # A rollout that halted (serial batches, max_fail_percentage) never reached this host.
+                result = "failed"
+                failed = ", ".join(stopped)
+                self._failure[host] = f"the run stopped before reaching this host ({failed} failed)"
             run = {
                 "playbook": self._playbook,
                 "mode": "check" if self._check else "enforce",

@@ -200,7 +200,9 @@ def resolve_sources(values: Any, where: str, ctx: Context) -> tuple[bool, list[s
 # ---------------------------------------------------------------------------
 
 
-def _rule(raw: Any, where: str, ctx: Context) -> dict[str, Any]:
+def _rule(raw: Any, where: str, ctx: Context, host: str | None = None) -> dict[str, Any] | None:
+    """One rule checked and compiled, or None when its targets leave ``host`` out (its sources are
+    then not resolved: a tier's sources need not exist where the tier is not)."""
     if not isinstance(raw, Mapping):
         raise FirewallError(f"{where}: must be a dict with name, ports and sources, got {raw!r}")
     unknown = sorted(set(raw) - RULE_KEYS)
@@ -223,9 +225,11 @@ def _rule(raw: Any, where: str, ctx: Context) -> dict[str, Any]:
     ports = parse_ports(raw["ports"], f"{where}.ports")
     if "sources" not in raw:
         raise FirewallError(f"{where}: sources is missing (use ['any'] to open a port to everyone)")
+    targets = _targets(raw.get("targets"), f"{where}.targets", ctx)
+    if targets is not None and host is not None and host not in targets:
+        return None
     any_source, v4, v6 = resolve_sources(raw["sources"], f"{where}.sources", ctx)
     return {
-        "targets": _targets(raw.get("targets"), f"{where}.targets", ctx),
         "name": name,
         "origin": where,
         "proto": proto,
@@ -238,22 +242,25 @@ def _rule(raw: Any, where: str, ctx: Context) -> dict[str, Any]:
 
 
 def _targets(value: Any, where: str, ctx: Context) -> list[str] | None:
-    """The inventory hosts a rule is for (None: every host that gets the list)."""
+    """The inventory hosts a rule is for (None: every host that gets the list).
+
+    A group the inventory does not have is a tier this estate lacks: the rule applies nowhere (the
+    example's estate-wide list works on an inventory without, say, a collector). A host the inventory
+    does not have is an error: naming one host is deliberate.
+    """
     if value is None:
         return None
     if not isinstance(value, list) or not value:
-        raise FirewallError(
-            f"{where}: must be a non-empty list of 'group:NAME' or 'host:NAME', got {value!r}"
-        )
+        raise FirewallError(f"{where}: must be a non-empty list of 'group:NAME' or 'host:NAME': {value!r}")
     hosts: list[str] = []
     for index, item in enumerate(value):
         kind, _, name = str(item).partition(":")
-        if kind == "group" and name in ctx.groups:
-            hosts.extend(ctx.groups[name])
+        if kind == "group" and name:
+            hosts.extend(ctx.groups.get(name, []))
         elif kind == "host" and name in ctx.hostvars:
             hosts.append(name)
-        elif kind in ("group", "host"):
-            raise FirewallError(f"{where}[{index}]: {item!r} names a {kind} that is not in the inventory")
+        elif kind == "host" and name:
+            raise FirewallError(f"{where}[{index}]: {item!r} names a host that is not in the inventory")
         else:
             raise FirewallError(f"{where}[{index}]: {item!r} is not 'group:NAME' or 'host:NAME'")
     return sorted(set(hosts))
@@ -309,9 +316,9 @@ def compile_acl(
 
     Returns {rules, shadowed, conflicts, exempt: {ipv4, ipv6}}. Rule names must be unique
     across the lists (they name nftables sets). A rule with ``targets`` (inventory groups or
-    hosts) is validated everywhere but compiled only for the hosts it names, so one estate-wide
-    list can say which tier opens which port. Raises FirewallError naming the variable, the
-    rule's index and name, and the bad value.
+    hosts) is compiled only for the hosts they name, so one estate-wide list can say which tier
+    opens which port; its form is checked everywhere, its sources only where it applies. Raises
+    FirewallError naming the variable, the rule's index and name, and the bad value.
     """
     ctx = Context(groups or {}, hostvars or {}, networks or {})
     if not isinstance(ctx.networks, Mapping):
@@ -326,12 +333,13 @@ def compile_acl(
         if not isinstance(items, list):
             raise FirewallError(f"{var}: must be a list of rules, got {type(items).__name__}")
         for index, raw in enumerate(items):
-            rule = _rule(raw, f"{var}[{index}]", ctx)
-            if rule["name"] in seen:
-                raise FirewallError(f"{rule['origin']}: the name is already used by {seen[rule['name']]}")
-            seen[rule["name"]] = rule["origin"]
-            targets = rule.pop("targets")
-            if targets is None or host is None or host in targets:
+            name = raw.get("name") if isinstance(raw, Mapping) else None
+            if isinstance(name, str) and name in seen:
+                raise FirewallError(f"{var}[{index}] ({name}): the name is already used by {seen[name]}")
+            rule = _rule(raw, f"{var}[{index}]", ctx, host)
+            if isinstance(name, str):
+                seen[name] = f"{var}[{index}]"
+            if rule is not None:
                 rules.append(rule)
     shadowed, conflicts = analyse(rules)
     exempt_v4: list[str] = []

@@ -196,7 +196,10 @@ def test_failing_health_check_on_staging_halts_the_rollout(
         assert record(tmp_path, STAGING, "PAT-02")["status"] == "fail"
         assert version(hosts[STAGING], "rampart-demo") == "4.0"
         assert versions({n: hosts[n] for n in PRODUCTION}, "rampart-demo") == dict.fromkeys(PRODUCTION, "2.0")
-        assert not any((tmp_path / f"{name}.json").exists() for name in PRODUCTION)
+        for name in PRODUCTION:  # never reached: recorded as not assessed, not left as they were
+            untouched = record(tmp_path, name, "PAT-03")
+            assert untouched["status"] == "error", untouched
+            assert "the run stopped before reaching this host" in untouched["summary"]
         assert MANIFEST.read_text() == before
     finally:
         unpublish(host, "main", "rampart-demo_4.0")
@@ -224,7 +227,9 @@ def test_failed_canary_halts_production_and_says_where(
             version(hosts[canary], "rampart-demo") == "3.0"
         )  # the canary was patched, then failed its check
         assert version(hosts[rest], "rampart-demo") == "2.0"  # untouched
-        assert not (tmp_path / f"{rest}.json").exists()
+        untouched = record(tmp_path, rest, "PAT-03")
+        assert untouched["status"] == "error", untouched
+        assert f"the run stopped before reaching this host ({canary} failed)" in untouched["summary"]
     finally:
         hosts[canary].check_output("sudo rm -f /etc/rampart-canary-broken")
 

@@ -276,3 +276,36 @@ def test_bad_control_id_is_refused(tmp_path: Path) -> None:
     result = run(tmp_path, playbook_text=bad)
     assert result.returncode == 2
     assert "control id 'rac1' is not of the form ABC-01" in result.stdout
+
+
+HALTING = """
+- hosts: all
+  gather_facts: false
+  serial: 1
+  max_fail_percentage: 0
+  tasks:
+    - name: PAT-03 | Patch this batch
+      ansible.builtin.command: /bin/false
+      changed_when: false
+      when: inventory_hostname == 'first'
+      tags: [PAT-03]
+    - name: PAT-03 | Report the batch
+      rampart.hardening.control:
+        id: PAT-03
+        checks:
+          - {name: patched, ok: true}
+      tags: [PAT-03]
+"""
+
+
+def test_a_host_a_halted_rollout_never_reached_is_not_left_as_it_was(tmp_path: Path) -> None:
+    inventory = tmp_path / "hosts.yml"
+    local = "{ansible_connection: local}"
+    inventory.write_text(f"all:\n  hosts:\n    first: {local}\n    second: {local}\n")
+    result = run(tmp_path, "-i", str(inventory), playbook_text=HALTING)
+    assert result.returncode == 2
+    second = json.loads((tmp_path / "reports" / "second.json").read_text())
+    record = second["controls"]["PAT-03"]["enforce"]
+    assert record["status"] == "error"
+    assert record["summary"] == "not assessed: the run stopped before reaching this host (first failed)"
+    assert second["runs"][0]["result"] == "failed"

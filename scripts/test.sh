@@ -4,9 +4,10 @@
 #   scripts/test.sh molecule:NAME runs one Molecule scenario
 #
 # Molecule scenarios are every molecule/*/molecule.yml. The scenarios with VMs run first and alone
-# (an emulated guest slowed 2-4 times when a container lane shared the two cores), then the container
-# scenarios and the estate side by side (their hosts mostly wait on I/O). Each stage's output is kept
-# in .lab/logs/stages/ and printed when the stage ends (all of it when it failed, its end otherwise).
+# (an emulated guest slowed 2-4 times when a container scenario shared the two cores), then two
+# workers share the estate and the container scenarios (their hosts mostly wait on I/O): one starts
+# with the estate, both take the next scenario from one queue. Each stage's output is kept in
+# .lab/logs/stages/ and printed when the stage ends (all of it when it failed, its end otherwise).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
@@ -69,15 +70,18 @@ lane() { # lane KIND: the scenarios of one kind, one after the other
   return 0
 }
 estate() { stage estate python -m pytest -q -rs -s -p no:cacheprovider tests/estate; }  # -s: the steps' summaries
-molecule_all() { # the VM scenarios alone, then the container scenarios beside the estate (if asked)
+worker() { # worker QUEUE: run the container scenarios left in QUEUE until none is left
+  local s
+  while s=$(flock "$1" sh -c 'head -n 1 "$1"; sed -i 1d "$1"' _ "$1") && [[ -n $s ]]; do scenario "$s"; done
+}
+molecule_all() { # the VM scenarios alone; then two workers share the container scenarios (and the estate)
   lane vm
-  if [[ ${1:-} == estate ]]; then
-    estate & local side=$!
-    lane container
-    wait "$side"
-  else
-    lane container
-  fi
+  local queue; queue=$(mktemp)
+  scenarios container >"$queue"
+  { [[ ${1:-} == estate ]] && estate; worker "$queue"; } & local other=$!
+  worker "$queue"
+  wait "$other"
+  rm -f "$queue"
 }
 
 stages=("$@"); ((${#stages[@]})) || stages=(lint unit docs images molecule+estate)

@@ -1,0 +1,77 @@
+# Copyright: Rampart developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What is wrong with a backup_client's input, every problem named (checked before anything changes)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .openpgp import read_key
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
+ACCOUNT = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+HOST_KEY = re.compile(r"^ssh-ed25519 [A-Za-z0-9+/=]{60,}( .*)?$")
+
+
+def _key_problem(text: Any, where: str) -> str | None:
+    if not isinstance(text, str):
+        return f"{where} is not an ASCII-armored key"
+    try:
+        key = read_key(text)
+    except (ValueError, IndexError) as exc:
+        return f"{where} is not an OpenPGP key: {exc}"
+    if key["kind"] != "public":
+        return f"{where} is a secret key: only public keys belong on a backup client (it could read its own backups)"
+    return None
+
+
+def input_problems(
+    targets: Sequence[Mapping[str, Any]],
+    recipients: Sequence[Any],
+    paths: Sequence[Mapping[str, Any]],
+    databases: Sequence[Mapping[str, Any]],
+    inventory_hosts: Iterable[str],
+    account: str,
+) -> list[str]:
+    """Every problem with the input of backup_client, as sentences; empty when it is good."""
+    hosts = set(inventory_hosts)
+    problems = []
+    if not any(t.get("kind", "secondary") == "secondary" for t in targets):
+        problems.append("backup_client_targets needs at least one target of kind secondary (the secondary data centre)")
+    names = [t.get("name", "") for t in targets]
+    if len(set(names)) != len(names):
+        problems.append(f"target names must be unique: {', '.join(names)}")
+    for target in targets:
+        name = target.get("name", "")
+        if not NAME.match(name):
+            problems.append(f"target name {name!r} must be lower-case letters, digits, - and _")
+        if target.get("host") not in hosts:
+            problems.append(f"target {name}: host {target.get('host')!r} is not in the inventory (a target must run backup_target)")
+        if target.get("host_key") is not None and not HOST_KEY.match(str(target["host_key"]).strip()):
+            problems.append(f"target {name}: host_key is not an ssh-ed25519 public key line (ssh-ed25519 AAAA...)")
+        for index, key in enumerate(target.get("recipients") or []):
+            problem = _key_problem(key, f"target {name}: recipient {index + 1}")
+            if problem:
+                problems.append(problem)
+    if not recipients:
+        problems.append("backup_client_recipients needs at least one public key (the verifier's at the secondary site)")
+    for index, key in enumerate(recipients):
+        problem = _key_problem(key, f"backup_client_recipients entry {index + 1}")
+        if problem:
+            problems.append(problem)
+    sources = [s.get("name", "") for s in list(paths) + list(databases)]
+    if len(set(sources)) != len(sources):
+        problems.append(f"source names must be unique across backup_client_paths and backup_client_databases: {', '.join(sources)}")
+    for source in sources:
+        if not NAME.match(source):
+            problems.append(f"source name {source!r} must be lower-case letters, digits, - and _")
+    for entry in paths:
+        if not str(entry.get("path", "")).startswith("/"):
+            problems.append(f"path {entry.get('path')!r} of source {entry.get('name')} must be absolute")
+    if not sources:
+        problems.append("nothing to back up: backup_client_paths and backup_client_databases are both empty")
+    if not ACCOUNT.match(account):
+        problems.append(f"the account name {account!r} made from the inventory hostname is not a valid user name (at most 32 characters)")
+    return problems

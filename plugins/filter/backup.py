@@ -16,7 +16,10 @@ from ansible_collections.rampart.hardening.plugins.module_utils.openpgp import p
 def openpgp_key(text: Any) -> dict[str, Any]:
     """Describe an ASCII-armored key: kind (public, secret, or invalid with an error), fingerprint."""
     if not isinstance(text, str):
-        return {"kind": "invalid", "error": f"expected an ASCII-armored key as a string, got {type(text).__name__}"}
+        return {
+            "kind": "invalid",
+            "error": f"expected an ASCII-armored key as a string, got {type(text).__name__}",
+        }
     try:
         return read_key(text)
     except (ValueError, IndexError) as exc:
@@ -26,18 +29,26 @@ def openpgp_key(text: Any) -> dict[str, Any]:
 def gpg_keyring(text: Any) -> list[dict[str, Any]]:
     """The keys in ``gpg --with-colons --list-keys`` (or ``--list-secret-keys``) output."""
     if not isinstance(text, str):
-        raise AnsibleFilterError(f"gpg_keyring: expected gpg's --with-colons output as a string, got {text!r}")
+        raise AnsibleFilterError(
+            f"gpg_keyring: expected gpg's --with-colons output as a string, got {text!r}"
+        )
     return parse_colons(text)
 
 
 def backup_input_problems(settings: Any, inventory_hosts: Any, account: str) -> list[str]:
     """Every problem with backup_client's input (``settings``: targets, recipients, paths, databases)."""
     if not isinstance(settings, Mapping):
-        raise AnsibleFilterError(f"backup_input_problems: expected a dict of the role's settings, got {settings!r}")
+        raise AnsibleFilterError(
+            f"backup_input_problems: expected a dict of the role's settings, got {settings!r}"
+        )
     try:
         return input_problems(
-            settings.get("targets") or [], settings.get("recipients") or [], settings.get("paths") or [],
-            settings.get("databases") or [], list(inventory_hosts), account,
+            settings.get("targets") or [],
+            settings.get("recipients") or [],
+            settings.get("paths") or [],
+            databases=settings.get("databases") or [],
+            inventory_hosts=list(inventory_hosts),
+            account=account,
         )
     except (AttributeError, TypeError) as exc:
         raise AnsibleFilterError(f"backup_input_problems: {exc}") from exc
@@ -58,16 +69,29 @@ def backup_targets(results: Any) -> list[dict[str, Any]]:
         try:
             target["info"] = json.loads(result["stdout"]) if result.get("rc") == 0 else None
         except ValueError as exc:
-            raise AnsibleFilterError(f"backup_targets: {target['host']}'s target.json is not JSON: {exc}") from exc
+            raise AnsibleFilterError(
+                f"backup_targets: {target['host']}'s target.json is not JSON: {exc}"
+            ) from exc
         out.append(target)
     return out
 
 
-def backup_client_targets(targets: Any, recipients: Any, etc: str, identity: str, account: str) -> list[dict[str, Any]]:
+def backup_client_targets(
+    targets: Any, recipients: Any, etc: str, identity: str, account: str
+) -> list[dict[str, Any]]:
     """The target entries of the backup program's settings, with the recipients' fingerprints."""
     try:
-        per_target = {t["name"]: [read_key(k) for k in t["recipients"]] for t in targets if t.get("recipients")}
-        return client_targets(targets, [read_key(k) for k in recipients], etc, identity, account, per_target)
+        per_target = {
+            t["name"]: [read_key(k) for k in t["recipients"]] for t in targets if t.get("recipients")
+        }
+        return client_targets(
+            targets,
+            [read_key(k) for k in recipients],
+            etc=etc,
+            identity=identity,
+            account=account,
+            target_recipients=per_target,
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError(f"backup_client_targets: {exc}") from exc
 
@@ -79,11 +103,18 @@ def backup_controls(evidence: Any) -> dict[str, list[dict[str, Any]]]:
     import json
 
     try:
-        statuses = {r["item"]["name"]: json.loads(r["stdout"]) for r in evidence.get("statuses", []) if r.get("rc") == 0}
+        statuses = {
+            r["item"]["name"]: json.loads(r["stdout"])
+            for r in evidence.get("statuses", [])
+            if r.get("rc") == 0
+        }
         default_keys = [read_key(k) for k in evidence.get("recipients", [])]
         targets = [
-            {**t, "status": statuses.get(t["name"]),
-             "recipients": [read_key(k) for k in t["recipients"]] if t.get("recipients") else default_keys}
+            {
+                **t,
+                "status": statuses.get(t["name"]),
+                "recipients": [read_key(k) for k in t["recipients"]] if t.get("recipients") else default_keys,
+            }
             for t in evidence["targets"]
         ]
         return controls({**evidence, "targets": targets})

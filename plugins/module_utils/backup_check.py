@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 FORMAT = 1
 KINDS = ("files", "postgresql", "mysql")
 
 
-def new_manifest(client: str, set_name: str, level: str, parent: str | None, full: str, created: datetime) -> dict[str, Any]:
+def new_manifest(
+    client: str, set_name: str, level: str, *, parent: str | None, full: str, created: datetime
+) -> dict[str, Any]:
     """An empty manifest for a set; objects are added as they are stored."""
     return {
         "format": FORMAT,
@@ -29,7 +31,7 @@ def new_manifest(client: str, set_name: str, level: str, parent: str | None, ful
         "level": level,
         "parent": parent,
         "full": full,
-        "created": created.astimezone(timezone.utc).isoformat(timespec="seconds"),
+        "created": created.astimezone(UTC).isoformat(timespec="seconds"),
         "objects": [],
     }
 
@@ -46,7 +48,11 @@ def load_manifest(text: str) -> dict[str, Any]:
         if key not in data:
             raise ValueError(f"the manifest has no {key!r}")
     for entry in data["objects"]:
-        missing = [k for k in ("source", "kind", "object", "plain_sha256", "plain_bytes", "cipher_sha256") if k not in entry]
+        missing = [
+            k
+            for k in ("source", "kind", "object", "plain_sha256", "plain_bytes", "cipher_sha256")
+            if k not in entry
+        ]
         if missing:
             raise ValueError(f"manifest object {entry.get('object', '?')} lacks {', '.join(missing)}")
         if entry["kind"] not in KINDS:
@@ -61,8 +67,15 @@ def parse_gpg_status(text: str) -> dict[str, Any]:
     ``encrypted_to`` the key IDs the data was encrypted to (ENC_TO), ``symmetric`` whether a
     passphrase could decrypt it.
     """
-    result: dict[str, Any] = {"signers": [], "bad_signatures": 0, "decrypted": False, "integrity": True,
-                              "encrypted_to": [], "symmetric": False, "errors": []}
+    result: dict[str, Any] = {
+        "signers": [],
+        "bad_signatures": 0,
+        "decrypted": False,
+        "integrity": True,
+        "encrypted_to": [],
+        "symmetric": False,
+        "errors": [],
+    }
     for line in text.splitlines():
         if not line.startswith("[GNUPG:] "):
             continue
@@ -73,7 +86,9 @@ def parse_gpg_status(text: str) -> dict[str, Any]:
         elif keyword in ("BADSIG", "EXPKEYSIG", "REVKEYSIG"):
             result["bad_signatures"] += 1
         elif keyword == "ERRSIG":
-            result["errors"].append("a signature could not be checked (the signer's public key is not in the verifier's keyring)")
+            result["errors"].append(
+                "a signature could not be checked (the signer's public key is not in the verifier's keyring)"
+            )
         elif keyword == "DECRYPTION_OKAY":
             result["decrypted"] = True
         elif keyword == "DECRYPTION_FAILED":
@@ -111,31 +126,76 @@ def _check(name: str, problems: Sequence[str], evidence_ok: str) -> dict[str, An
     return {"name": name, "ok": not problems, "evidence": "; ".join(problems) if problems else evidence_ok}
 
 
-def assess(
-    client: str,
-    target: str,
-    expected: Mapping[str, Sequence[str]],
-    newest: Mapping[str, Any] | None,
-    chain: Sequence[Mapping[str, Any]],
-    objects: Sequence[Mapping[str, Any]],
-    previous_full: Mapping[str, Any] | None,
-    now: datetime,
-    max_age_hours: float,
-    min_size_ratio: float,
-) -> list[dict[str, Any]]:
-    """The STO-04 checks of ``client``'s newest backup at ``target``.
+def _chain_check(set_name: str, target: str, chain: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    problems = [
+        f"{link['set']} at {target}: {problem}" for link in chain for problem in link.get("problems", [])
+    ]
+    if chain and chain[-1].get("manifest") and chain[-1]["manifest"]["level"] != "full":
+        problems.append(f"the chain of {set_name} at {target} does not reach a full backup")
+    return _check(
+        "the chain back to the full backup is whole and signed",
+        problems,
+        " <- ".join([set_name] + [link["set"] for link in chain]),
+    )
 
-    ``expected`` maps a kind to the declared source names; ``newest`` is the newest set's
-    verification ({set, manifest or error, gpg problems}); ``chain`` the same for each set the
-    newest one continues, back to its full backup (newest first); ``objects`` per object of the
-    newest set: {source, object, stored_sha256 or missing, gpg problems, plain_sha256,
-    structure problem}; ``previous_full`` the manifest of the full set before the newest full.
+
+def _object_problems(entry: Mapping[str, Any], label: str, client: str) -> list[str]:
+    if entry.get("stored_sha256") is None:
+        return [f"{label} is missing"]
+    problems = []
+    if entry["stored_sha256"] != entry["cipher_sha256"]:
+        problems.append(
+            f"{label} differs from what {client} stored (SHA-256): modified or truncated at the target"
+        )
+    problems += [f"{label}: {p}" for p in entry.get("gpg_problems", [])]
+    if entry.get("plain_sha256_found") and entry["plain_sha256_found"] != entry["plain_sha256"]:
+        problems.append(f"{label} decrypts to different content than {client} backed up")
+    if entry.get("structure"):
+        problems.append(f"{label}: {entry['structure']}")
+    return problems
+
+
+def _size_check(
+    manifest: Mapping[str, Any], previous_full: Mapping[str, Any] | None, target: str, ratio: float
+) -> dict[str, Any]:
+    problems = []
+    if manifest["level"] == "full" and previous_full:
+        before = {(o["kind"], o["source"]): o["plain_bytes"] for o in previous_full["objects"]}
+        for entry in manifest["objects"]:
+            old = before.get((entry["kind"], entry["source"]))
+            if old and entry["plain_bytes"] < old * ratio:
+                problems.append(
+                    f"{entry['source']} in {manifest['set']} at {target} is {entry['plain_bytes']} bytes, "
+                    f"under {ratio:g} of the previous full backup's {old}"
+                )
+    compared = (
+        f"compared with {previous_full['set']}"
+        if previous_full and manifest["level"] == "full"
+        else "no earlier full backup to compare with"
+    )
+    return _check(
+        f"full backups keep at least {ratio:g} of the previous full backup's size", problems, compared
+    )
+
+
+def assess(
+    found: Mapping[str, Any], *, now: datetime, max_age_hours: float, min_size_ratio: float
+) -> list[dict[str, Any]]:
+    """The STO-04 checks of a client's newest backup at a target, from what the verifier found.
+
+    ``found``: ``client``, ``target``, ``expected`` (kind to the declared source names),
+    ``newest`` (the newest set's manifest verification: {set, manifest or None, problems}, or
+    None when there is no complete set), ``chain`` (the same for each set the newest continues,
+    back to its full backup, newest first), ``objects`` (per object of the newest set: its
+    manifest entry with stored_sha256 (None when missing), gpg_problems, plain_sha256_found,
+    structure, note) and ``previous_full`` (the manifest of the full set before the newest full).
     """
-    where = f"{client} at {target}"
+    client, target = found["client"], found["target"]
+    newest = found["newest"]
     if newest is None:
-        return [_check(f"a backup of {client} is stored at {target}", [f"no complete backup set of {where}"], "")]
-    set_name = newest["set"]
-    manifest = newest.get("manifest")
+        missing = [f"no complete backup set of {client} at {target}"]
+        return [_check(f"a backup of {client} is stored at {target}", missing, "")]
+    set_name, manifest = newest["set"], newest.get("manifest")
     checks = [
         _check(
             f"the newest backup's manifest is signed by {client}'s key and decrypts",
@@ -145,79 +205,40 @@ def assess(
     ]
     if not manifest:
         return checks
-    created = datetime.fromisoformat(manifest["created"])
-    age_hours = (now - created).total_seconds() / 3600
+    age_hours = (now - datetime.fromisoformat(manifest["created"])).total_seconds() / 3600
+    stale = age_hours > max_age_hours
     checks.append(
         _check(
             f"the newest backup is at most {max_age_hours:g} h old",
-            [f"the newest backup of {where} ({set_name}) is {age_hours:.1f} h old"] if age_hours > max_age_hours else [],
+            [f"the newest backup of {client} at {target} ({set_name}) is {age_hours:.1f} h old"]
+            if stale
+            else [],
             f"{set_name} made {manifest['created']}, {age_hours:.1f} h ago",
         )
     )
     present = {(o["kind"], o["source"]) for o in manifest["objects"]}
     missing = [
         f"{kind} source {name} is not in {set_name} at {target}"
-        for kind, names in expected.items()
+        for kind, names in found["expected"].items()
         for name in names
         if (kind, name) not in present
     ]
-    checks.append(
-        _check(
-            "every declared source is in the newest backup",
-            missing,
-            ", ".join(f"{k}:{n}" for k, n in sorted(present)) or "nothing declared",
-        )
-    )
-    chain_problems = []
-    for link in chain:
-        for problem in link.get("problems", []):
-            chain_problems.append(f"{link['set']} at {target}: {problem}")
-    if chain and chain[-1].get("manifest") and chain[-1]["manifest"]["level"] != "full":
-        chain_problems.append(f"the chain of {set_name} at {target} does not reach a full backup")
-    checks.append(
-        _check(
-            "the chain back to the full backup is whole and signed",
-            chain_problems,
-            " <- ".join([set_name] + [link["set"] for link in chain]),
-        )
-    )
-    object_problems = []
-    for entry in objects:
-        label = f"{entry['object']} in {set_name} at {target}"
-        if entry.get("stored_sha256") is None:
-            object_problems.append(f"{label} is missing")
-            continue
-        if entry["stored_sha256"] != entry["cipher_sha256"]:
-            object_problems.append(f"{label} differs from what {client} stored (SHA-256): modified or truncated at the target")
-        object_problems += [f"{label}: {p}" for p in entry.get("gpg_problems", [])]
-        if entry.get("plain_sha256_found") and entry["plain_sha256_found"] != entry["plain_sha256"]:
-            object_problems.append(f"{label} decrypts to different content than {client} backed up")
-        if entry.get("structure"):
-            object_problems.append(f"{label}: {entry['structure']}")
+    listed = ", ".join(f"{k}:{n}" for k, n in sorted(present)) or "nothing declared"
+    checks.append(_check("every declared source is in the newest backup", missing, listed))
+    checks.append(_chain_check(set_name, target, found["chain"]))
+    objects = found["objects"]
+    problems = [
+        problem
+        for entry in objects
+        for problem in _object_problems(entry, f"{entry['object']} in {set_name} at {target}", client)
+    ]
     notes = "".join(f"; {entry['note']}" for entry in objects if entry.get("note"))
     checks.append(
         _check(
             "every object of the newest backup decrypts with the verifier's key to what the client sent",
-            object_problems,
+            problems,
             f"{len(objects)} objects decrypted, signatures valid, checksums equal, content read{notes}",
         )
     )
-    size_problems = []
-    if manifest["level"] == "full" and previous_full:
-        before = {(o["kind"], o["source"]): o["plain_bytes"] for o in previous_full["objects"]}
-        for entry in manifest["objects"]:
-            old = before.get((entry["kind"], entry["source"]))
-            if old and entry["plain_bytes"] < old * min_size_ratio:
-                size_problems.append(
-                    f"{entry['source']} in {set_name} at {target} is {entry['plain_bytes']} bytes, "
-                    f"under {min_size_ratio:g} of the previous full backup's {old}"
-                )
-    checks.append(
-        _check(
-            f"full backups keep at least {min_size_ratio:g} of the previous full backup's size",
-            size_problems,
-            "no earlier full backup to compare with" if not previous_full or manifest["level"] != "full"
-            else f"compared with {previous_full['set']}",
-        )
-    )
+    checks.append(_size_check(manifest, found["previous_full"], target, min_size_ratio))
     return checks

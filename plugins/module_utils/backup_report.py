@@ -1,6 +1,6 @@
 # Copyright: Rampart developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The backup controls of a client host (STO-03, STO-04, STO-05, ENC-02), from evidence read on it and its targets.
+"""A backup client's controls (STO-03, STO-04, STO-05, ENC-02), from evidence read on it and its targets.
 
 Everything here is decided from what was read: the timer's state and the last run's result on
 the client, the host keys pinned there and published by each target, the client's keyring, and
@@ -23,29 +23,56 @@ def _systemctl_show(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in (text or "").splitlines() if "=" in line)
 
 
-def client_targets(targets: Sequence[Mapping[str, Any]], recipients: Sequence[Mapping[str, Any]], etc: str,
-                   identity: str, account: str, target_recipients: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+def client_targets(
+    targets: Sequence[Mapping[str, Any]],
+    recipients: Sequence[Mapping[str, Any]],
+    *,
+    etc: str,
+    identity: str,
+    account: str,
+    target_recipients: Mapping[str, Sequence[Mapping[str, Any]]],
+) -> list[dict[str, Any]]:
     """The target entries of the client program's settings (only targets that are set up)."""
     out = []
     for target in targets:
         info = target["info"]
         keys = target_recipients.get(target["name"]) or recipients
-        out.append({
-            "name": target["name"], "kind": target["kind"], "address": info["address"], "port": int(info["port"]),
-            "user": account, "known_hosts": f"{etc}/known_hosts.{target['name']}", "identity": identity,
-            "recipients": [key["fingerprint"] for key in keys],
-        })
+        out.append(
+            {
+                "name": target["name"],
+                "kind": target["kind"],
+                "address": info["address"],
+                "port": int(info["port"]),
+                "user": account,
+                "known_hosts": f"{etc}/known_hosts.{target['name']}",
+                "identity": identity,
+                "recipients": [key["fingerprint"] for key in keys],
+            }
+        )
     return out
 
 
-def status_checks(status: Mapping[str, Any] | None, target: str, now: float, max_age_hours: float) -> list[dict[str, Any]]:
+def status_checks(
+    status: Mapping[str, Any] | None, target: str, now: float, max_age_hours: float
+) -> list[dict[str, Any]]:
     """The verifier's checks at ``target`` with the target named, plus: the verification is recent."""
     if status is None:
-        return [_check(f"{target}: the backups were verified", False,
-                       f"{target} has no verification result for this host (rampart-backup-verify has not run since it was registered)")]
+        return [
+            _check(
+                f"{target}: the backups were verified",
+                False,
+                f"{target} has no verification result for this host "
+                "(rampart-backup-verify has not run since it was registered)",
+            )
+        ]
     age = (now - datetime.fromisoformat(status["checked"]).timestamp()) / 3600
-    checks = [_check(f"{target}: the backups were verified within {max_age_hours:g} h", age <= max_age_hours,
-                     f"verified {status['checked']} ({age:.1f} h ago) by rampart-backup-verify at {target}")]
+    checks = [
+        _check(
+            f"{target}: the backups were verified within {max_age_hours:g} h",
+            age <= max_age_hours,
+            f"verified {status['checked']} ({age:.1f} h ago) by rampart-backup-verify at {target}",
+        )
+    ]
     return checks + [_check(f"{target}: {c['name']}", c["ok"], c["evidence"]) for c in status["checks"]]
 
 
@@ -60,10 +87,17 @@ def controls(evidence: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """
     now, max_age = float(evidence["now"]), float(evidence["max_age_hours"])
     timer = _systemctl_show(evidence.get("timer", ""))
-    sto03 = [_check("the nightly backup timer is enabled and active",
-                    timer.get("UnitFileState") == "enabled" and timer.get("ActiveState") == "active",
-                    f"rampart-backup.timer: {timer.get('UnitFileState', 'not installed')}, {timer.get('ActiveState', 'inactive')}"
-                    + (f", next run {timer['NextElapseUSecRealtime']}" if timer.get("NextElapseUSecRealtime") else ""))]
+    sto03 = [
+        _check(
+            "the nightly backup timer is enabled and active",
+            timer.get("UnitFileState") == "enabled" and timer.get("ActiveState") == "active",
+            f"rampart-backup.timer: {timer.get('UnitFileState', 'not installed')}, "
+            f"{timer.get('ActiveState', 'inactive')}"
+            + (
+                f", next run {timer['NextElapseUSecRealtime']}" if timer.get("NextElapseUSecRealtime") else ""
+            ),
+        )
+    ]
     last = evidence.get("last_run")
     sto04: list[dict[str, Any]] = []
     sto05: list[dict[str, Any]] = []
@@ -73,43 +107,88 @@ def controls(evidence: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     others = [k["fingerprint"] for k in secret if k["fingerprint"] != signer]
     signer_key = next((k for k in secret if k["fingerprint"] == signer), None)
     can_decrypt = bool(signer_key and ("e" in signer_key["capabilities"].lower() or signer_key["subkeys"]))
-    enc02.append(_check(
-        "this host holds no secret key but its own signing key, which cannot decrypt",
-        bool(signer_key) and not others and not can_decrypt,
-        (f"secret keys here: {', '.join(k['fingerprint'] for k in secret) or 'none'}; signing key {signer or 'missing'}"
-         + (f" can decrypt (capabilities {signer_key['capabilities']})" if can_decrypt and signer_key else "")
-         + (f"; unexpected secret keys {', '.join(others)}" if others else "")),
-    ))
+    enc02.append(
+        _check(
+            "this host holds no secret key but its own signing key, which cannot decrypt",
+            bool(signer_key) and not others and not can_decrypt,
+            (
+                f"secret keys here: {', '.join(k['fingerprint'] for k in secret) or 'none'}; "
+                f"signing key {signer or 'missing'}"
+                + (
+                    f" can decrypt (capabilities {signer_key['capabilities']})"
+                    if can_decrypt and signer_key
+                    else ""
+                )
+                + (f"; unexpected secret keys {', '.join(others)}" if others else "")
+            ),
+        )
+    )
     for target in evidence["targets"]:
         name, info = target["name"], target.get("info")
         if info is None:
-            failure = _check(f"{name}: the target is set up", False,
-                             f"{target['host']} publishes no /etc/rampart-backup/target.json: run backup_target there first")
+            failure = _check(
+                f"{name}: the target is set up",
+                False,
+                f"{target['host']} publishes no /etc/rampart-backup/target.json: "
+                "run backup_target there first",
+            )
             for bucket in (sto03, enc02, sto04 if target["kind"] == "secondary" else sto05):
                 bucket.append(failure)
             continue
         pinned = (evidence.get("known_hosts") or {}).get(name)
         expected = f"[{info['address']}]:{info['port']} {info['host_key']}"
-        sto03.append(_check(f"{name}: SSH to the target is pinned to its backup host key", (pinned or "").strip() == expected,
-                            f"pinned: {(pinned or 'nothing').strip()}; {target['host']} presents {info['host_key']}"))
+        sto03.append(
+            _check(
+                f"{name}: SSH to the target is pinned to its backup host key",
+                (pinned or "").strip() == expected,
+                f"pinned: {(pinned or 'nothing').strip()}; {target['host']} presents {info['host_key']}",
+            )
+        )
         run = (last or {}).get("targets", {}).get(name)
         if not last or not run:
-            sto03.append(_check(f"{name}: the last run stored a backup there", False, "no backup has run to this target yet"))
+            sto03.append(
+                _check(
+                    f"{name}: the last run stored a backup there",
+                    False,
+                    "no backup has run to this target yet",
+                )
+            )
         elif run.get("error"):
-            sto03.append(_check(f"{name}: the last run stored a backup there", False, f"the run of {last['time']} failed: {run['error']}"))
+            sto03.append(
+                _check(
+                    f"{name}: the last run stored a backup there",
+                    False,
+                    f"the run of {last['time']} failed: {run['error']}",
+                )
+            )
         else:
             age = (now - datetime.fromisoformat(last["time"]).timestamp()) / 3600
-            sto03.append(_check(f"{name}: the last run stored a backup there within {max_age:g} h", age <= max_age,
-                                f"{run['set']} ({run['level']}, {run['objects']} objects, {run['bytes']} bytes) stored {last['time']}, {age:.1f} h ago"))
+            sto03.append(
+                _check(
+                    f"{name}: the last run stored a backup there within {max_age:g} h",
+                    age <= max_age,
+                    f"{run['set']} ({run['level']}, {run['objects']} objects, {run['bytes']} bytes) "
+                    f"stored {last['time']}, {age:.1f} h ago",
+                )
+            )
         status = target.get("status")
         checks = status_checks(status, name, now, max_age)
         (sto04 if target["kind"] == "secondary" else sto05).extend(checks)
-        allowed = {fpr[-16:].upper() for key in target["recipients"] for fpr in [key["fingerprint"], *key.get("subkeys", [])]}
+        allowed = {
+            fpr[-16:].upper()
+            for key in target["recipients"]
+            for fpr in [key["fingerprint"], *key.get("subkeys", [])]
+        }
         found = set((status or {}).get("encrypted_to") or [])
-        enc02.append(_check(
-            f"{name}: the newest backup is encrypted to the recipients' public keys only",
-            bool(found) and found <= allowed,
-            (f"encrypted to {', '.join(sorted(found))}; recipients' keys {', '.join(sorted(allowed))}" if found
-             else f"no verified backup at {name} shows whom it is encrypted to yet"),
-        ))
+        enc02.append(
+            _check(
+                f"{name}: the newest backup is encrypted to the recipients' public keys only",
+                bool(found) and found <= allowed,
+                (
+                    f"encrypted to {', '.join(sorted(found))}; recipients' keys {', '.join(sorted(allowed))}"
+                    if found
+                    else f"no verified backup at {name} shows whom it is encrypted to yet"
+                ),
+            )
+        )
     return {"STO-03": sto03, "STO-04": sto04, "STO-05": sto05, "ENC-02": enc02}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -34,7 +34,7 @@ def set_name(when: datetime, level: str) -> str:
     """The name of the set made at ``when`` (an aware datetime) with ``level`` (full or incr)."""
     if level not in LEVELS:
         raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
-    return f"{when.astimezone(timezone.utc).strftime(_TIME)}-{level}"
+    return f"{when.astimezone(UTC).strftime(_TIME)}-{level}"
 
 
 def parse_set(name: str) -> tuple[datetime, str]:
@@ -42,7 +42,7 @@ def parse_set(name: str) -> tuple[datetime, str]:
     if not _SET.match(name):
         raise ValueError(f"{name!r} is not a backup set name (expected e.g. 20261203T013000Z-full)")
     stamp, level = name.split("-")
-    return datetime.strptime(stamp, _TIME).replace(tzinfo=timezone.utc), level
+    return datetime.strptime(stamp, _TIME).replace(tzinfo=UTC), level
 
 
 def object_path(store: Path, name: str) -> Path:
@@ -50,7 +50,8 @@ def object_path(store: Path, name: str) -> Path:
     match = _OBJECT.match(name)
     if not match or ".." in name:
         raise ValueError(
-            f"{name!r} is not a backup object name (expected <set>/<name>.gpg, e.g. 20261203T013000Z-full/www.tar.zst.gpg)"
+            f"{name!r} is not a backup object name "
+            "(expected <set>/<name>.gpg, e.g. 20261203T013000Z-full/www.tar.zst.gpg)"
         )
     return store / match.group("set") / match.group("file")
 

@@ -35,7 +35,9 @@ _ARMOR = re.compile(
 def _dearmor(text: str) -> tuple[str, bytes]:
     match = _ARMOR.search(text or "")
     if not match:
-        raise ValueError("not an ASCII-armored OpenPGP key block (no BEGIN/END PGP PUBLIC or PRIVATE KEY BLOCK lines)")
+        raise ValueError(
+            "not an ASCII-armored OpenPGP key block (no BEGIN/END PGP PUBLIC or PRIVATE KEY BLOCK lines)"
+        )
     lines = match.group("body").replace("\r", "").split("\n")
     # Armor headers (e.g. "Comment: ...") end at the first empty line, when there are any.
     if "" in lines and any(":" in line for line in lines[: lines.index("")]):
@@ -153,8 +155,13 @@ def parse_colons(text: str) -> list[dict[str, object]]:
         fields = line.split(":")
         record = fields[0]
         if record in ("pub", "sec"):
-            current = {"kind": record, "fingerprint": "", "capabilities": fields[11] if len(fields) > 11 else "",
-                       "user_ids": [], "subkeys": []}
+            current = {
+                "kind": record,
+                "fingerprint": "",
+                "capabilities": fields[11] if len(fields) > 11 else "",
+                "user_ids": [],
+                "subkeys": [],
+            }
             keys.append(current)
             last = record
         elif current is None:

@@ -132,12 +132,13 @@ def test_implemented_by_names_exactly_what_records_each_control(catalogue: Catal
 
 def test_the_known_implementations(catalogue: Catalogue) -> None:
     implemented = {c.id for c in catalogue.controls if c.implemented}
-    assert {"RAC-01", "AUD-07", "NET-04", "STO-02", "PAT-04", "MON-02"} <= implemented
-    assert not implemented & {"AUD-08", "STO-03", "ENC-01", "ENC-02", "HRD-01", "MON-01"}
+    assert {"RAC-01", "AUD-07", "NET-04", "STO-02", "STO-03", "ENC-02", "PAT-04", "MON-02"} <= implemented
+    assert not implemented & {"AUD-08", "STO-06", "ENC-01", "HRD-01", "MON-01"}
     by = {c.id: (c.roles, c.playbooks) for c in catalogue.controls}
     assert by["AUD-07"] == (("log_collector", "log_forwarder"), ())
     assert by["PAT-01"] == (("patch_staging",), ("patch_audit.yml",))
     assert by["MON-02"] == ((), ("report.yml",))
+    assert by["STO-04"] == (("backup_client",), ())
 
 
 GOOD = {"id": "RAC-01", "family": "RAC", "title": "SSH", "policy": "Keys only."}

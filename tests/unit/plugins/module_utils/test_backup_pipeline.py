@@ -1,0 +1,284 @@
+"""The backup programs end to end on the controller: rampart-backup (client) through a stand-in for
+SSH into rampart-backup-receive (target), then rampart-backup-verify with the verifier's key.
+
+Real tar, zstd and GnuPG; only the SSH hop is replaced by a script that runs the receiver with the
+request as SSH_ORIGINAL_COMMAND, as the target's forced command does. The lab scenario
+(molecule/backup) proves the same over real SSH between hosts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[4]
+FIXTURES = ROOT / "tests" / "fixtures" / "openpgp"
+CLIENT = ROOT / "roles" / "backup_client" / "files" / "rampart-backup"
+RECEIVE = ROOT / "roles" / "backup_target" / "files" / "rampart-backup-receive"
+VERIFY = ROOT / "roles" / "backup_target" / "files" / "rampart-backup-verify"
+VERIFIER_FPR = "B03E1FF81DCFDB66704C5058F149B9EECBE359ED"
+
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(tool) for tool in ("gpg", "zstd", "tar")),
+    reason="needs gpg, zstd and tar (./rampart setup)",
+)
+
+
+def gpg(home: Path, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(
+        ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback", "--passphrase", "", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """A client home, a target store and a verifier keyring, wired as the roles wire them."""
+    client_gpg, verifier_gpg = tmp_path / "c", tmp_path / "v"
+    for home in (client_gpg, verifier_gpg):
+        home.mkdir(mode=0o700)
+    gpg(client_gpg, "--import", stdin=(FIXTURES / "ed25519-public.asc").read_text())
+    gpg(client_gpg, "--quick-gen-key", "rampart-backup signing key of web-01", "ed25519", "sign", "never")
+    signer = next(
+        line.split(":")[9]
+        for line in gpg(client_gpg, "--with-colons", "--list-secret-keys").splitlines()
+        if line.startswith("fpr")
+    )
+    gpg(verifier_gpg, "--import", stdin=(FIXTURES / "ed25519-secret.asc").read_text())
+    gpg(verifier_gpg, "--import", stdin=gpg(client_gpg, "--armor", "--export", signer))
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    for index in range(20):
+        (data / f"file-{index}.txt").write_text(f"record {index}\n" * 50)
+    (data / "sub" / "blob.bin").write_bytes(os.urandom(200_000))
+    store = tmp_path / "store" / "web-01"
+    store.mkdir(parents=True, mode=0o700)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_ssh = bin_dir / "ssh"
+    fake_ssh.write_text(
+        f"#!/bin/sh\n# The target's forced command: the last argument is the client's request.\n"
+        "for last; do :; done\n"
+        f'SSH_ORIGINAL_COMMAND="$last" exec {sys.executable} {RECEIVE} --store {store}\n'
+    )
+    fake_ssh.chmod(0o755)
+    config = tmp_path / "client.json"
+    config.write_text(
+        json.dumps(
+            {
+                "client": "web-01",
+                "gnupghome": str(client_gpg),
+                "signer": signer,
+                "state_dir": str(tmp_path / "state"),
+                "full_every_days": 7,
+                "sources": [{"name": "data", "path": str(data), "exclude": []}],
+                "databases": [],
+                "targets": [
+                    {
+                        "name": "site",
+                        "kind": "secondary",
+                        "address": "192.0.2.1",
+                        "port": 2222,
+                        "user": "rb-web-01",
+                        "known_hosts": "/dev/null",
+                        "identity": "/dev/null",
+                        "recipients": [VERIFIER_FPR],
+                    }
+                ],
+            }
+        )
+    )
+    clients = tmp_path / "clients"
+    clients.mkdir()
+    (clients / "web-01.json").write_text(
+        json.dumps(
+            {
+                "client": "web-01",
+                "store": str(store),
+                "signer": signer,
+                "expected": {"files": ["data"]},
+                "max_age_hours": 26,
+                "min_size_ratio": 0.5,
+            }
+        )
+    )
+    verifier = tmp_path / "verifier.json"
+    verifier.write_text(
+        json.dumps(
+            {
+                "target": "site",
+                "gnupghome": str(verifier_gpg),
+                "status_dir": str(tmp_path / "status"),
+                "clients_dir": str(clients),
+                "keep_fulls": 2,
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "PYTHONPATH": str(ROOT / "plugins" / "module_utils"),
+    }
+    yield {
+        "config": config,
+        "verifier": verifier,
+        "store": store,
+        "client_gpg": client_gpg,
+        "env": env,
+        "status": tmp_path / "status" / "web-01.json",
+        "data": data,
+    }
+    for home in (client_gpg, verifier_gpg):
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+
+
+def run(lab: dict[str, Any], script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        env=lab["env"],
+        timeout=120,
+        check=False,
+    )
+
+
+def backup(lab: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    """One run of the client program; a set is named by its second, so runs are a second apart."""
+    if lab.setdefault("runs", 0):
+        time.sleep(1.1)
+    lab["runs"] += 1
+    return run(lab, CLIENT, "--config", str(lab["config"]), *args)
+
+
+def verify(lab: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    done = run(lab, VERIFY, "--config", str(lab["verifier"]))
+    return done.returncode, json.loads(lab["status"].read_text())
+
+
+def sets(lab: dict[str, Any]) -> list[str]:
+    return sorted(p.name for p in lab["store"].iterdir() if p.name[0].isdigit())
+
+
+def test_a_backup_verifies(lab: dict[str, Any]) -> None:
+    done = backup(lab)
+    assert done.returncode == 0, done.stderr
+    [only] = sets(lab)
+    assert only.endswith("-full")
+    assert sorted(p.name for p in (lab["store"] / only).iterdir()) == [
+        "data.tar.zst.gpg",
+        "manifest.json.gpg",
+    ]
+    rc, status = verify(lab)
+    assert rc == 0, status
+    assert status["ok"] and status["set"] == only
+    assert status["encrypted_to"] == ["002DCED632B4C776"]  # the verifier's encryption subkey, nothing else
+
+
+def test_the_client_cannot_decrypt_what_it_wrote(lab: dict[str, Any]) -> None:
+    assert backup(lab).returncode == 0
+    [only] = sets(lab)
+    attempt = subprocess.run(
+        [
+            "gpg",
+            "--homedir",
+            str(lab["client_gpg"]),
+            "--batch",
+            "--decrypt",
+            str(lab["store"] / only / "data.tar.zst.gpg"),
+        ],
+        capture_output=True,
+        check=False,
+    )
+    assert attempt.returncode != 0
+    assert b"No secret key" in attempt.stderr
+
+
+def test_the_next_run_is_incremental_and_the_chain_verifies(lab: dict[str, Any]) -> None:
+    assert backup(lab).returncode == 0
+    (lab["data"] / "file-3.txt").write_text("changed\n")
+    assert backup(lab).returncode == 0
+    first, second = sets(lab)
+    assert first.endswith("-full") and second.endswith("-incr")
+    rc, status = verify(lab)
+    assert rc == 0, status
+    chain = next(c for c in status["checks"] if "chain" in c["name"])
+    assert chain["evidence"] == f"{second} <- {first}"
+
+
+def test_a_forced_full_backup_starts_a_new_chain(lab: dict[str, Any]) -> None:
+    assert backup(lab).returncode == 0
+    assert backup(lab, "--level", "full").returncode == 0
+    assert [s.rsplit("-", 1)[1] for s in sets(lab)] == ["full", "full"]
+
+
+def test_a_stored_object_is_never_replaced(lab: dict[str, Any]) -> None:
+    assert backup(lab).returncode == 0
+    [only] = sets(lab)
+    target = lab["store"] / only / "data.tar.zst.gpg"
+    before = target.read_bytes()
+    done = subprocess.run(
+        ["ssh", "x", f"put {only}/data.tar.zst.gpg"],
+        input=b"garbage",
+        capture_output=True,
+        env=lab["env"],
+        check=False,
+    )
+    assert done.returncode == 1
+    assert b"already stored" in done.stderr
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "request_", ["rm -rf /", "get x", "put ../other/x.gpg", "put 20261203T013000Z-full/../../x.gpg", ""]
+)
+def test_the_receiver_refuses_anything_else(lab: dict[str, Any], request_: str) -> None:
+    done = subprocess.run(["ssh", "x", request_], input=b"", capture_output=True, env=lab["env"], check=False)
+    assert done.returncode != 0
+    assert b"rampart-backup-receive" in done.stderr
+    assert sets(lab) == []
+
+
+def test_a_modified_object_fails_with_its_place_named(lab: dict[str, Any]) -> None:
+    assert backup(lab).returncode == 0
+    [only] = sets(lab)
+    target = lab["store"] / only / "data.tar.zst.gpg"
+    target.chmod(0o600)
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    rc, status = verify(lab)
+    assert rc == 1
+    failed = "; ".join(c["evidence"] for c in status["checks"] if not c["ok"])
+    assert f"data.tar.zst.gpg in {only} at site differs from what web-01 stored" in failed
+
+
+def test_a_missing_manifest_leaves_the_set_incomplete(lab: dict[str, Any]) -> None:
+    assert backup(lab).returncode == 0
+    [only] = sets(lab)
+    (lab["store"] / only / "manifest.json.gpg").unlink()
+    rc, status = verify(lab)
+    assert rc == 1
+    assert "no complete backup set of web-01 at site" in status["checks"][0]["evidence"]
+
+
+def test_old_chains_are_pruned_only_after_the_newest_passed(lab: dict[str, Any]) -> None:
+    for _ in range(3):
+        assert backup(lab, "--level", "full").returncode == 0
+    assert len(sets(lab)) == 3
+    rc, status = verify(lab)
+    assert rc == 0
+    assert len(status["pruned"]) == 1 and len(sets(lab)) == 2

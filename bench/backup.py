@@ -96,23 +96,30 @@ def gpg(home: Path, *args: str, stdin: str | None = None) -> str:
     return subprocess.run(argv, input=stdin, capture_output=True, text=True, check=True).stdout
 
 
-def setup(work: Path, data: Path) -> dict[str, Any]:
-    """Keys, a store, a local stand-in for SSH, and the client and verifier settings."""
+def setup(work: Path, data: Path, client: str = "bench") -> dict[str, Any]:
+    """Keys, a store, a local stand-in for SSH, and the client and verifier settings, in ``work``.
+
+    Wired as the roles wire them: the client holds the verifier's public key and its own signing
+    key; the verifier holds its secret key and the client's public signing key; ``ssh`` on the
+    returned ``env``'s PATH runs the receiver with the request as SSH_ORIGINAL_COMMAND, as the
+    target's forced command does. Also used by tests/unit/.../test_backup_pipeline.py.
+    """
     for sub in ("client-gnupg", "verifier-gnupg", "store", "state", "status", "clients", "bin"):
         shutil.rmtree(work / sub, ignore_errors=True)
         (work / sub).mkdir(parents=True, mode=0o700)
     client_gpg, verifier_gpg = work / "client-gnupg", work / "verifier-gnupg"
     gpg(client_gpg, "--import", stdin=(FIXTURES / "ed25519-public.asc").read_text())
-    gpg(client_gpg, "--quick-gen-key", "rampart-backup signing key of bench", "ed25519", "sign", "never")
+    gpg(client_gpg, "--quick-gen-key", f"rampart-backup signing key of {client}", "ed25519", "sign", "never")
     listing = gpg(client_gpg, "--with-colons", "--list-secret-keys")
     signer = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
     gpg(verifier_gpg, "--import", stdin=(FIXTURES / "ed25519-secret.asc").read_text())
     gpg(verifier_gpg, "--import", stdin=gpg(client_gpg, "--armor", "--export", signer))
-    store = work / "store" / "bench"
+    store = work / "store" / client
     store.mkdir(mode=0o700)
     ssh = work / "bin" / "ssh"
     ssh.write_text(
-        "#!/bin/sh\nfor last; do :; done\n"
+        "#!/bin/sh\n# The target's forced command: the last argument is the client's request.\n"
+        "for last; do :; done\n"
         f'SSH_ORIGINAL_COMMAND="$last" exec {sys.executable} {RECEIVE} --store {store}\n'
     )
     ssh.chmod(0o755)
@@ -122,7 +129,7 @@ def setup(work: Path, data: Path) -> dict[str, Any]:
         "kind": "secondary",
         "address": "192.0.2.1",
         "port": 2222,
-        "user": "rb-bench",
+        "user": f"rb-{client}",
         "known_hosts": "/dev/null",
         "identity": "/dev/null",
         "recipients": [VERIFIER],
@@ -130,7 +137,7 @@ def setup(work: Path, data: Path) -> dict[str, Any]:
     config.write_text(
         json.dumps(
             {
-                "client": "bench",
+                "client": client,
                 "gnupghome": str(client_gpg),
                 "signer": signer,
                 "state_dir": str(work / "state"),
@@ -141,10 +148,10 @@ def setup(work: Path, data: Path) -> dict[str, Any]:
             }
         )
     )
-    (work / "clients" / "bench.json").write_text(
+    (work / "clients" / f"{client}.json").write_text(
         json.dumps(
             {
-                "client": "bench",
+                "client": client,
                 "store": str(store),
                 "signer": signer,
                 "expected": {"files": ["data"]},
@@ -174,6 +181,7 @@ def setup(work: Path, data: Path) -> dict[str, Any]:
         "config": config,
         "verifier": verifier,
         "store": store,
+        "status": work / "status" / f"{client}.json",
         "env": env,
         "signer": signer,
         "client_gpg": client_gpg,

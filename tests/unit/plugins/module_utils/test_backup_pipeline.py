@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from bench import backup as backup_bench
+
 ROOT = Path(__file__).resolve().parents[4]
 FIXTURES = ROOT / "tests" / "fixtures" / "openpgp"
 CLIENT = ROOT / "roles" / "backup_client" / "files" / "rampart-backup"
@@ -47,101 +49,14 @@ def gpg(home: Path, *args: str, stdin: str | None = None) -> str:
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A client home, a target store and a verifier keyring, wired as the roles wire them."""
-    client_gpg, verifier_gpg = tmp_path / "c", tmp_path / "v"
-    for home in (client_gpg, verifier_gpg):
-        home.mkdir(mode=0o700)
-    gpg(client_gpg, "--import", stdin=(FIXTURES / "ed25519-public.asc").read_text())
-    gpg(client_gpg, "--quick-gen-key", "rampart-backup signing key of web-01", "ed25519", "sign", "never")
-    signer = next(
-        line.split(":")[9]
-        for line in gpg(client_gpg, "--with-colons", "--list-secret-keys").splitlines()
-        if line.startswith("fpr")
-    )
-    gpg(verifier_gpg, "--import", stdin=(FIXTURES / "ed25519-secret.asc").read_text())
-    gpg(verifier_gpg, "--import", stdin=gpg(client_gpg, "--armor", "--export", signer))
     data = tmp_path / "data"
     (data / "sub").mkdir(parents=True)
     for index in range(20):
         (data / f"file-{index}.txt").write_text(f"record {index}\n" * 50)
     (data / "sub" / "blob.bin").write_bytes(os.urandom(200_000))
-    store = tmp_path / "store" / "web-01"
-    store.mkdir(parents=True, mode=0o700)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake_ssh = bin_dir / "ssh"
-    fake_ssh.write_text(
-        f"#!/bin/sh\n# The target's forced command: the last argument is the client's request.\n"
-        "for last; do :; done\n"
-        f'SSH_ORIGINAL_COMMAND="$last" exec {sys.executable} {RECEIVE} --store {store}\n'
-    )
-    fake_ssh.chmod(0o755)
-    config = tmp_path / "client.json"
-    config.write_text(
-        json.dumps(
-            {
-                "client": "web-01",
-                "gnupghome": str(client_gpg),
-                "signer": signer,
-                "state_dir": str(tmp_path / "state"),
-                "full_every_days": 7,
-                "sources": [{"name": "data", "path": str(data), "exclude": []}],
-                "databases": [],
-                "targets": [
-                    {
-                        "name": "site",
-                        "kind": "secondary",
-                        "address": "192.0.2.1",
-                        "port": 2222,
-                        "user": "rb-web-01",
-                        "known_hosts": "/dev/null",
-                        "identity": "/dev/null",
-                        "recipients": [VERIFIER_FPR],
-                    }
-                ],
-            }
-        )
-    )
-    clients = tmp_path / "clients"
-    clients.mkdir()
-    (clients / "web-01.json").write_text(
-        json.dumps(
-            {
-                "client": "web-01",
-                "store": str(store),
-                "signer": signer,
-                "expected": {"files": ["data"]},
-                "max_age_hours": 26,
-                "min_size_ratio": 0.5,
-            }
-        )
-    )
-    verifier = tmp_path / "verifier.json"
-    verifier.write_text(
-        json.dumps(
-            {
-                "target": "site",
-                "gnupghome": str(verifier_gpg),
-                "status_dir": str(tmp_path / "status"),
-                "clients_dir": str(clients),
-                "keep_fulls": 2,
-            }
-        )
-    )
-    env = {
-        **os.environ,
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "PYTHONPATH": str(ROOT / "plugins" / "module_utils"),
-    }
-    yield {
-        "config": config,
-        "verifier": verifier,
-        "store": store,
-        "client_gpg": client_gpg,
-        "env": env,
-        "status": tmp_path / "status" / "web-01.json",
-        "data": data,
-    }
-    for home in (client_gpg, verifier_gpg):
+    wired = backup_bench.setup(tmp_path, data, client="web-01")
+    yield {**wired, "data": data}
+    for home in (wired["client_gpg"], wired["verifier_gpg"]):
         subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
 
 

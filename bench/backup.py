@@ -7,7 +7,8 @@ Generates a data set in .lab/bench/backup/data (half compressible text, half ran
 RSS of the largest process, from getrusage of the waited children):
 
 * limit: ``tar | zstd -T0 | gpg --sign --encrypt`` to /dev/null, the pipeline without the
-  receiver or any bookkeeping;
+  receiver or any bookkeeping; and the same into a file on the same disk, synced (what storing
+  the backup costs at least);
 * rampart: a full backup with roles/backup_client/files/rampart-backup into
   rampart-backup-receive (the SSH hop replaced by a local pipe, as in
   tests/unit/plugins/module_utils/test_backup_pipeline.py), the nightly run after
@@ -192,12 +193,15 @@ def setup(work: Path, data: Path, client: str = "bench") -> dict[str, Any]:
 def measure_rampart(work: Path, data: Path, share: float) -> dict[str, Any]:
     lab = setup(work, data)
     results: dict[str, Any] = {}
-    results["limit"] = timed(
+    pipeline = (
         f"tar -C / -cf - {data.relative_to('/')} | zstd -q -T0 -c | gpg --homedir {lab['client_gpg']} --batch"
         f" --trust-model always --compress-algo none --local-user {lab['signer']} --sign --encrypt"
-        f" --recipient {VERIFIER} --output - > /dev/null",
-        shell=True,
+        f" --recipient {VERIFIER} --output -"
     )
+    results["limit"] = timed(f"{pipeline} > /dev/null", shell=True)
+    stored = work / "limit.gpg"
+    results["limit_stored"] = timed(f"{pipeline} > {stored} && sync {stored}", shell=True)
+    stored.unlink()
     results["full"] = timed([sys.executable, str(CLIENT), "--config", str(lab["config"])], env=lab["env"])
     results["changed_files"] = change(data, share)
     time.sleep(1.1)  # a set is named by its second

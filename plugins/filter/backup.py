@@ -4,12 +4,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.rampart.hardening.plugins.module_utils.backup_input import input_problems
-from ansible_collections.rampart.hardening.plugins.module_utils.backup_report import client_targets, controls
+from ansible_collections.rampart.hardening.plugins.module_utils.backup_report import (
+    client_targets,
+    controls,
+    signer_of,
+)
 from ansible_collections.rampart.hardening.plugins.module_utils.openpgp import parse_colons, read_key
 
 
@@ -35,6 +40,14 @@ def gpg_keyring(text: Any) -> list[dict[str, Any]]:
     return parse_colons(text)
 
 
+def backup_signer(keys: Any, user_id: str) -> str:
+    """The fingerprint of the signing key with ``user_id`` among gpg_keyring's keys ('' when none)."""
+    try:
+        return signer_of(keys, user_id)
+    except (KeyError, TypeError) as exc:
+        raise AnsibleFilterError(f"backup_signer: expected gpg_keyring's keys, got {keys!r}") from exc
+
+
 def backup_input_problems(settings: Any, inventory_hosts: Any, account: str) -> list[str]:
     """Every problem with backup_client's input (``settings``: targets, recipients, paths, databases)."""
     if not isinstance(settings, Mapping):
@@ -54,45 +67,34 @@ def backup_input_problems(settings: Any, inventory_hosts: Any, account: str) -> 
         raise AnsibleFilterError(f"backup_input_problems: {exc}") from exc
 
 
-def backup_targets(results: Any) -> list[dict[str, Any]]:
-    """Each backup_client target (kind defaulted) with ``info``: what it publishes, or None when not set up.
+def backup_targets(results: Any, recipients: Any) -> list[dict[str, Any]]:
+    """Each backup_client target with ``kind`` defaulted, ``info`` and ``keys``.
 
-    ``results`` are the loop results of reading /etc/rampart-backup/target.json on each target.
+    ``results`` are the loop results of reading /etc/rampart-backup/target.json on each target:
+    ``info`` is what the target publishes, or None where it is not set up. ``keys`` describe the
+    keys its copies are encrypted to: the target's own ``recipients``, else the role's.
     """
-    import json
-
     if not isinstance(results, list):
         raise AnsibleFilterError(f"backup_targets: expected the loop's results, got {results!r}")
-    out = []
-    for result in results:
-        target = {"kind": "secondary", **result["item"]}
-        try:
+    try:
+        default_keys = [read_key(k) for k in recipients]
+        out = []
+        for result in results:
+            target = {"kind": "secondary", **result["item"]}
             target["info"] = json.loads(result["stdout"]) if result.get("rc") == 0 else None
-        except ValueError as exc:
-            raise AnsibleFilterError(
-                f"backup_targets: {target['host']}'s target.json is not JSON: {exc}"
-            ) from exc
-        out.append(target)
+            own = target.get("recipients")
+            target["keys"] = [read_key(k) for k in own] if own else default_keys
+            out.append(target)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"backup_targets: {exc}") from exc
     return out
 
 
-def backup_client_targets(
-    targets: Any, recipients: Any, etc: str, identity: str, account: str
-) -> list[dict[str, Any]]:
+def backup_client_targets(targets: Any, etc: str, identity: str, account: str) -> list[dict[str, Any]]:
     """The target entries of the backup program's settings, with the recipients' fingerprints."""
     try:
-        per_target = {
-            t["name"]: [read_key(k) for k in t["recipients"]] for t in targets if t.get("recipients")
-        }
-        return client_targets(
-            targets,
-            [read_key(k) for k in recipients],
-            etc=etc,
-            identity=identity,
-            account=account,
-            target_recipients=per_target,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
+        return client_targets(targets, etc=etc, identity=identity, account=account)
+    except (KeyError, TypeError) as exc:
         raise AnsibleFilterError(f"backup_client_targets: {exc}") from exc
 
 
@@ -100,23 +102,13 @@ def backup_controls(evidence: Any) -> dict[str, list[dict[str, Any]]]:
     """The STO-03, STO-04, STO-05 and ENC-02 checks of a backup client, from evidence."""
     if not isinstance(evidence, Mapping):
         raise AnsibleFilterError(f"backup_controls: expected a dict of evidence, got {evidence!r}")
-    import json
-
     try:
         statuses = {
             r["item"]["name"]: json.loads(r["stdout"])
             for r in evidence.get("statuses", [])
             if r.get("rc") == 0
         }
-        default_keys = [read_key(k) for k in evidence.get("recipients", [])]
-        targets = [
-            {
-                **t,
-                "status": statuses.get(t["name"]),
-                "recipients": [read_key(k) for k in t["recipients"]] if t.get("recipients") else default_keys,
-            }
-            for t in evidence["targets"]
-        ]
+        targets = [{**t, "status": statuses.get(t["name"])} for t in evidence["targets"]]
         return controls({**evidence, "targets": targets})
     except (KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError(f"backup_controls: {exc}") from exc
@@ -129,6 +121,7 @@ class FilterModule:
         return {
             "openpgp_key": openpgp_key,
             "gpg_keyring": gpg_keyring,
+            "backup_signer": backup_signer,
             "backup_input_problems": backup_input_problems,
             "backup_client_targets": backup_client_targets,
             "backup_controls": backup_controls,

@@ -23,20 +23,21 @@ def _systemctl_show(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in (text or "").splitlines() if "=" in line)
 
 
+def signer_of(secret_keys: Sequence[Mapping[str, Any]], user_id: str) -> str:
+    """The fingerprint of the signing key with ``user_id`` among a keyring's keys ('' when there is none)."""
+    return next((str(k["fingerprint"]) for k in secret_keys if user_id in k["user_ids"]), "")
+
+
 def client_targets(
-    targets: Sequence[Mapping[str, Any]],
-    recipients: Sequence[Mapping[str, Any]],
-    *,
-    etc: str,
-    identity: str,
-    account: str,
-    target_recipients: Mapping[str, Sequence[Mapping[str, Any]]],
+    targets: Sequence[Mapping[str, Any]], *, etc: str, identity: str, account: str
 ) -> list[dict[str, Any]]:
-    """The target entries of the client program's settings (only targets that are set up)."""
+    """The target entries of the client program's settings (only targets that are set up).
+
+    Each target carries ``keys``: the descriptions of the keys its copies are encrypted to.
+    """
     out = []
     for target in targets:
         info = target["info"]
-        keys = target_recipients.get(target["name"]) or recipients
         out.append(
             {
                 "name": target["name"],
@@ -46,7 +47,7 @@ def client_targets(
                 "user": account,
                 "known_hosts": f"{etc}/known_hosts.{target['name']}",
                 "identity": identity,
-                "recipients": [key["fingerprint"] for key in keys],
+                "recipients": [key["fingerprint"] for key in target["keys"]],
             }
         )
     return out
@@ -81,8 +82,8 @@ def controls(evidence: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
     ``evidence``: ``now`` (Unix time), ``max_age_hours``, ``timer`` (systemctl show output of the
     timer), ``last_run`` (the program's last-run.json, or None), ``known_hosts`` (target name to
-    the pinned line read on the client, or None), ``secret_keys`` and ``signer`` (the client's
-    keyring), ``targets`` (each with name, kind, host, info, status, recipients: the
+    the pinned line read on the client, or None), ``secret_keys`` and ``signer_uid`` (the client's
+    keyring and its signing key's user ID), ``targets`` (each with name, kind, host, info, status, keys: the
     fingerprints and subkey fingerprints of the keys it encrypts to).
     """
     now, max_age = float(evidence["now"]), float(evidence["max_age_hours"])
@@ -103,7 +104,7 @@ def controls(evidence: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     sto05: list[dict[str, Any]] = []
     enc02: list[dict[str, Any]] = []
     secret = [k for k in evidence.get("secret_keys", []) if k.get("kind") == "sec"]
-    signer = evidence.get("signer") or ""
+    signer = signer_of(secret, evidence["signer_uid"])
     others = [k["fingerprint"] for k in secret if k["fingerprint"] != signer]
     signer_key = next((k for k in secret if k["fingerprint"] == signer), None)
     can_decrypt = bool(signer_key and ("e" in signer_key["capabilities"].lower() or signer_key["subkeys"]))
@@ -176,7 +177,7 @@ def controls(evidence: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
         (sto04 if target["kind"] == "secondary" else sto05).extend(checks)
         allowed = {
             fpr[-16:].upper()
-            for key in target["recipients"]
+            for key in target["keys"]
             for fpr in [key["fingerprint"], *key.get("subkeys", [])]
         }
         found = set((status or {}).get("encrypted_to") or [])

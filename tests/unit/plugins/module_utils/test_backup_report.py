@@ -10,6 +10,7 @@ from ansible_collections.rampart.hardening.plugins.module_utils.backup_report im
 
 NOW = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 SIGNER = "B03E1FF81DCFDB66704C5058F149B9EECBE359ED"
+UID = "rampart-backup signing key of web-01"
 KEY = {
     "fingerprint": "1111111111111111111111111111AAAABBBBCCCCDDDD",
     "subkeys": ["619E68C346E968F5CD55E853002DCED632B4C776"],
@@ -36,9 +37,9 @@ def evidence(**changes: Any) -> dict[str, Any]:
         },
         "known_hosts": {"site": "[10.0.0.5]:2222 ssh-ed25519 AAAAkey\n"},
         "secret_keys": [
-            {"kind": "sec", "fingerprint": SIGNER, "capabilities": "scSC", "subkeys": [], "user_ids": []}
+            {"kind": "sec", "fingerprint": SIGNER, "capabilities": "scSC", "subkeys": [], "user_ids": [UID]}
         ],
-        "signer": SIGNER,
+        "signer_uid": UID,
         "targets": [
             {
                 "name": "site",
@@ -46,7 +47,7 @@ def evidence(**changes: Any) -> dict[str, Any]:
                 "host": "backup-01",
                 "info": INFO,
                 "status": status(),
-                "recipients": [KEY],
+                "keys": [KEY],
             }
         ],
     }
@@ -108,6 +109,11 @@ def test_an_additional_target_reports_under_sto05() -> None:
         )
     )
     assert failed(found["STO-04"]) == [] and failed(found["STO-05"]) == ["x differs"]
+
+
+def test_no_signing_key_fails_enc02() -> None:
+    other = [{**evidence()["secret_keys"][0], "user_ids": ["someone else"]}]
+    assert "signing key missing" in failed(controls(evidence(secret_keys=other))["ENC-02"])[0]
 
 
 def test_a_second_secret_key_or_a_decrypting_signing_key_fails_enc02() -> None:

@@ -14,7 +14,7 @@ RSS of the largest process, from getrusage of the waited children):
   tests/unit/plugins/module_utils/test_backup_pipeline.py), the nightly run after
   ``--changed`` of the files were rewritten, the verification (rampart-backup-verify of the
   newest set), and a full restore (decrypt, zstd, tar of the chain);
-* borg and restic from Debian, when installed (``apt-get install borgbackup restic``): a
+* borg and restic from Debian (``./rampart setup`` installs them): a
   repository on the same disk, the first backup and the one after the same change.
 
 The SSH transport is not in these figures: this machine runs no sshd to copy to over loopback.
@@ -233,7 +233,7 @@ def measure_rampart(work: Path, data: Path, share: float) -> dict[str, Any]:
 
 def measure_other(tool: str, work: Path, data: Path, share: float) -> dict[str, Any] | str:
     if not shutil.which(tool):
-        return f"not installed (apt-get install {'borgbackup' if tool == 'borg' else tool})"
+        return "not installed (run ./rampart setup)"
     repo = work / f"{tool}-repo"
     shutil.rmtree(repo, ignore_errors=True)
     env = {

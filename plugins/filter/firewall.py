@@ -6,7 +6,6 @@ normalise and compare ``nft -j`` output between firewall group members (NET-01..
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -14,13 +13,16 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.rampart.hardening.plugins.module_utils.nft import (
     FirewallError,
     admits,
+    applied_drift,
     carry_over,
     compile_acl,
     drift,
     is_exempt,
     normalise_table,
+    parse_listing,
     render_ruleset,
     ruleset_hash_of,
+    static_sets,
 )
 
 
@@ -87,15 +89,23 @@ def firewall_carry_over(listing: Any, table: str = "rampart") -> str:
 
 
 def firewall_normalise(doc: Any, table: str = "rampart", family: str = "inet") -> dict[str, Any] | None:
-    """``nft -j list ruleset`` output (dict or JSON text) reduced to the role's table, comparable."""
+    """``nft -j list ruleset`` output (dict or JSON text; several commands' documents, one per line,
+    are read as one) reduced to the role's table, comparable."""
 
     if isinstance(doc, str) and not doc.strip():
         return None  # nothing listed: nft printed nothing (the table is absent)
     try:
-        parsed = json.loads(doc) if isinstance(doc, str) else doc
+        parsed = parse_listing(doc) if isinstance(doc, str) else doc
         return normalise_table(parsed, table, family)
     except ValueError as exc:
         raise AnsibleFilterError(f"firewall_normalise: {exc}") from exc
+
+
+def firewall_static_sets(acl: Any) -> list[str]:
+    """The sets of the compiled access list whose elements come from inventory (exempt, sources)."""
+    if not isinstance(acl, Mapping) or "rules" not in acl:
+        raise AnsibleFilterError("firewall_static_sets: expected the output of firewall_acl")
+    return static_sets(acl)
 
 
 def firewall_drift(members: Any) -> dict[str, Any]:
@@ -110,6 +120,16 @@ def firewall_drift(members: Any) -> dict[str, Any]:
         raise AnsibleFilterError(f"firewall_drift: {exc}") from exc
 
 
+def firewall_applied_drift(doc: Any, applied: Any, wanted_hash: Any, table: str = "rampart") -> list[str]:
+    """How the kernel's table (``nft -t -j list table`` output) differs from the compiled ruleset, as
+    the kernel rendered it when the role applied it (``applied``: {sha256, table}); [] when it does not."""
+    if not isinstance(wanted_hash, str) or not wanted_hash:
+        raise AnsibleFilterError(
+            f"firewall_applied_drift: expected the compiled ruleset's hash, got {wanted_hash!r}"
+        )
+    return applied_drift(firewall_normalise(doc, table), applied or None, wanted_hash)
+
+
 class FilterModule:
     """rampart.hardening firewall filters."""
 
@@ -122,4 +142,6 @@ class FilterModule:
             "firewall_carry_over": firewall_carry_over,
             "firewall_normalise": firewall_normalise,
             "firewall_drift": firewall_drift,
+            "firewall_applied_drift": firewall_applied_drift,
+            "firewall_static_sets": firewall_static_sets,
         }

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -477,6 +478,16 @@ def _sets(acl: Mapping[str, Any], s: Mapping[str, Any]) -> list[str]:
     return sets
 
 
+def static_sets(acl: Mapping[str, Any]) -> list[str]:
+    """The sets whose elements come from inventory (exempt and access-list sources), in render order:
+    what a terse listing (``nft -t``) leaves out but the kernel must hold exactly (NET-02)."""
+    names: list[str] = []
+    for suffix, _, _, key in FAMILIES:
+        names.append(f"exempt_{suffix}")
+        names += [f"src_{rule['name']}_{suffix}" for rule in acl["rules"] if not rule["any"] and rule[key]]
+    return names
+
+
 def _access_rules(acl: Mapping[str, Any]) -> list[str]:
     lines: list[str] = []
     for rule in acl["rules"]:
@@ -619,6 +630,22 @@ def _strip(value: Any) -> Any:
     return value
 
 
+def parse_listing(text: str) -> dict[str, Any]:
+    """``nft -j`` output of one or more commands (one JSON document per line) as one document: a
+    terse table listing followed by full listings of some of its sets (a later set replaces the
+    earlier one of the same name when normalised)."""
+    try:
+        docs = [json.loads(text)]
+    except json.JSONDecodeError:  # several documents
+        docs = [json.loads(line) for line in text.splitlines() if line.strip()]
+    items: list[Any] = []
+    for doc in docs:
+        if not isinstance(doc, Mapping) or not isinstance(doc.get("nftables"), list):
+            raise ValueError("not nft -j output: expected a dict with an 'nftables' list")
+        items += doc["nftables"]
+    return {"nftables": items}
+
+
 def normalise_table(doc: Any, table: str = "rampart", family: str = "inet") -> dict[str, Any] | None:
     """``nft -j list ruleset`` (or list table) reduced to what must match between members.
 
@@ -665,16 +692,19 @@ def normalise_table(doc: Any, table: str = "rampart", family: str = "inet") -> d
     return {"sets": sets, "chains": chains, "rules": rules}
 
 
-def _describe(path: str, a: Any, b: Any) -> list[str]:
+def _describe(
+    path: str, a: Any, b: Any, here: str = "this member", there: str = "the reference"
+) -> list[str]:
+    """How ``b`` (on ``here``) differs from ``a`` (on ``there``), one line per difference."""
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         out: list[str] = []
         for key in sorted(set(a) | set(b), key=str):
             if key not in a:
-                out.append(f"{path}.{key}: only on this member")
+                out.append(f"{path}.{key}: only on {here}")
             elif key not in b:
-                out.append(f"{path}.{key}: missing on this member")
+                out.append(f"{path}.{key}: missing on {here}")
             else:
-                out += _describe(f"{path}.{key}", a[key], b[key])
+                out += _describe(f"{path}.{key}", a[key], b[key], here, there)
         return out
     if path.endswith(".elements") and isinstance(a, list) and isinstance(b, list):
         extra, missing = sorted(set(b) - set(a)), sorted(set(a) - set(b))
@@ -685,9 +715,27 @@ def _describe(path: str, a: Any, b: Any) -> list[str]:
     if isinstance(a, list) and isinstance(b, list) and ".rules." in path:
         out = [f"{path}[{i}]: differs" for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
         if len(a) != len(b):
-            out.append(f"{path}: {len(b)} rules here, {len(a)} on the reference")
+            out.append(f"{path}: {len(b)} rules on {here}, {len(a)} on {there}")
         return out
-    return [] if a == b else [f"{path}: {b!r} here, {a!r} on the reference"]
+    return [] if a == b else [f"{path}: {b!r} on {here}, {a!r} on {there}"]
+
+
+def applied_drift(kernel: Mapping[str, Any] | None, applied: Any, wanted_hash: str) -> list[str]:
+    """How the kernel's table (normalised) differs from the compiled ruleset (NET-02).
+
+    ``applied`` is what the role kept when it last applied and confirmed a ruleset: {sha256, table},
+    the kernel's own normalised form of that compiled ruleset, read right after loading it. The
+    kernel holds the compiled ruleset when its table equals that form and the form belongs to the
+    ruleset compiled now. An empty list means no drift.
+    """
+    if kernel is None:
+        return ["the table is not loaded"]
+    if not isinstance(applied, Mapping) or not isinstance(applied.get("table"), Mapping):
+        return ["no record of the applied ruleset's form in the kernel (never applied by this version)"]
+    if applied.get("sha256") != wanted_hash:
+        last = str(applied.get("sha256"))[:12]
+        return [f"the ruleset last applied ({last}) is not the one compiled now ({wanted_hash[:12]})"]
+    return _describe("table", applied["table"], kernel, "the kernel", "the applied ruleset")
 
 
 def drift(members: Mapping[str, Any]) -> dict[str, Any]:

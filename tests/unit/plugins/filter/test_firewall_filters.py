@@ -11,6 +11,7 @@ from ansible_collections.rampart.hardening.plugins.filter.firewall import (
     FilterModule,
     firewall_acl,
     firewall_admits,
+    firewall_applied_drift,
     firewall_carry_over,
     firewall_drift,
     firewall_normalise,
@@ -32,7 +33,17 @@ def test_filters_are_registered() -> None:
         "firewall_admits",
         "firewall_normalise",
         "firewall_drift",
+        "firewall_applied_drift",
+        "firewall_static_sets",
     }
+
+
+def test_applied_drift_filter_reads_nft_json() -> None:
+    assert firewall_applied_drift("", {"sha256": "a" * 64, "table": {}}, "a" * 64) == [
+        "the table is not loaded"
+    ]
+    with pytest.raises(AnsibleFilterError, match="compiled ruleset's hash"):
+        firewall_applied_drift("", None, None)
 
 
 def test_carry_over_filter() -> None:

@@ -21,6 +21,7 @@ from lab.util import DEFAULT_INVENTORY_DIR, ROOT
 ESTATE_FILE = ROOT / "lab" / "estate.yml"
 PREPARE = "lab/playbooks/estate.yml"
 SITE = "playbooks/site.yml"
+BACKUP = "playbooks/backup.yml"
 REPORT = "playbooks/report.yml"
 # mitogen runs the estate about 2.4 times faster than Ansible's own strategy (bench/README.md);
 # RAMPART_STRATEGY=linear runs it the default way.
@@ -43,6 +44,7 @@ STEPS: tuple[Step, ...] = (
     Step("what site.yml would change on the fresh estate (check mode)", SITE, check=True),
     Step("harden the estate", SITE),
     Step("harden it again: nothing may change", SITE, expect_no_changes=True),
+    Step("back up now, as every night, and verify it at the secondary site", BACKUP),
     Step("the compliance report (JSON, JUnit, HTML)", REPORT, report=True),
 )
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, fast checks first. Run through `./rampart test` (which installs everything).
-#   scripts/test.sh [stage ...]   stages: lint unit docs images molecule estate (default: all, in that order)
+#   scripts/test.sh [stage ...]   stages: lint unit docs images molecule estate (default: all)
 #   scripts/test.sh molecule:NAME runs one Molecule scenario
 #
+# The whole suite runs lint and docs, the unit tests and the lab image builds side by side (each
+# needs one core at most: the builds mostly download and unpack), then the Molecule scenarios.
 # Molecule scenarios are every molecule/*/molecule.yml. The scenarios with VMs run first and alone
 # (an emulated guest slowed 2-4 times when a container scenario shared the two cores), then two
 # workers share the estate and the container scenarios (their hosts mostly wait on I/O): one starts
@@ -84,9 +86,17 @@ molecule_all() { # the VM scenarios alone; then two workers share the container 
   rm -f "$queue"
 }
 
-stages=("$@"); ((${#stages[@]})) || stages=(lint unit docs images molecule+estate)
+prelude() { # lint and docs, the unit tests, the images: side by side
+  { lint; docs; } & local checks=$!
+  unit & local tests=$!
+  images
+  wait "$checks" "$tests"
+}
+
+stages=("$@"); ((${#stages[@]})) || stages=(prelude molecule+estate)
 for s in "${stages[@]}"; do
   case $s in
+    prelude) prelude ;;
     lint) lint ;; unit) unit ;; docs) docs ;; images) images ;; estate) estate ;;
     molecule) molecule_all ;; molecule+estate) molecule_all estate ;;
     molecule:*) scenario "${s#molecule:}" ;;

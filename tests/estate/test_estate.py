@@ -28,10 +28,12 @@ HOME = ROOT / ".lab" / "estates" / NAME
 INVENTORY = HOME / "inventory"
 REPORTS = HOME / "reports"
 
-HOSTS = ("stage-web-01", "web-01", "web-02", "db-01", "db-02", "logs-01")
+HOSTS = ("stage-web-01", "web-01", "web-02", "db-01", "db-02", "logs-01", "backup-01")
 PRODUCTION = {"web-01", "web-02", "db-01", "db-02"}
 DATABASES = {"db-01", "db-02"}
+BACKUP_CLIENTS = {"web-01", "web-02", "db-01"}  # groups app and db_primary
 KERNEL_AUDIT = ("AUD-01", "AUD-02", "AUD-03", "AUD-04", "AUD-05", "AUD-06")
+BACKUP = ("STO-03", "STO-04", "STO-05", "ENC-02")
 
 
 def expected_status(host: str, control: str) -> str:
@@ -42,6 +44,10 @@ def expected_status(host: str, control: str) -> str:
         return "pass" if host in PRODUCTION else "not_applicable"
     if control == "STO-02":
         return "pass" if host in DATABASES else "not_applicable"
+    if control in BACKUP:
+        if host not in BACKUP_CLIENTS:
+            return "missing"  # only the hosts whose data is backed up are assessed
+        return "not_applicable" if control == "STO-05" else "pass"  # no additional target
     return "pass"
 
 
@@ -50,6 +56,7 @@ SITE_CONTROLS = (
     *("NET-01", "NET-02", "NET-03", "NET-05"),
     *(*KERNEL_AUDIT, "AUD-07", "AUD-09"),
     *("STO-01", "STO-02"),
+    *BACKUP,
 )
 
 
@@ -100,6 +107,7 @@ def test_every_step_succeeds(estate: EstateRun) -> None:
         "what site.yml would change on the fresh estate (check mode)",
         "harden the estate",
         "harden it again: nothing may change",
+        "back up now, as every night, and verify it at the secondary site",
         "the compliance report (JSON, JUnit, HTML)",
     ]
 
@@ -165,10 +173,41 @@ def test_records_say_when_and_how(estate: EstateRun) -> None:
         ("logs-01", "web-01", 443, True),  # the application is served to everyone
         ("web-01", "logs-01", 6514, True),  # every host sends its logs to the collector
         ("web-01", "db-01", 22, False),  # SSH only from the admin network (the lab gateway)
+        ("web-01", "backup-01", 2222, True),  # the backup clients reach the backup sshd
+        ("db-01", "backup-01", 2222, True),
+        ("stage-web-01", "backup-01", 2222, False),  # nobody else does
+        ("db-02", "backup-01", 2222, False),
+        ("web-01", "backup-01", 22, False),
     ],
 )
 def test_tier_access_lists(estate: EstateRun, source: str, target: str, port: int, admitted: bool) -> None:
     assert connects(estate, source, target, port) is admitted
+
+
+# --- every client backed up nightly to the secondary site ----------------------------------------
+
+
+@pytest.mark.parametrize("host", sorted(BACKUP_CLIENTS))
+def test_every_client_is_backed_up_nightly(estate: EstateRun, host: str) -> None:
+    timer = ssh(
+        estate, host, "systemctl is-enabled rampart-backup.timer; systemctl is-active rampart-backup.timer"
+    )
+    assert timer.stdout.split() == ["enabled", "active"]
+    # The newest set at the secondary site, verified there with the only key that decrypts it.
+    status = ssh(estate, "backup-01", f"sudo cat /var/lib/rampart-backup/status/{host}.json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["ok"] is True
+
+
+def test_a_client_holds_no_key_that_decrypts_its_backups(estate: EstateRun) -> None:
+    secret = ssh(
+        estate, "db-01", "sudo gpg --homedir /var/lib/rampart-backup/gnupg --list-secret-keys --with-colons"
+    )
+    assert secret.returncode == 0, secret.stderr
+    capabilities = [
+        line.split(":")[11] for line in secret.stdout.splitlines() if line.startswith(("sec", "ssb"))
+    ]
+    assert capabilities and all("e" not in caps.lower() for caps in capabilities)
 
 
 # --- broken by hand, a host away, a host moved: drift, fixed, unreachable, stale ---------------
@@ -254,8 +293,9 @@ def test_the_report_shows_unreachable_and_stale_in_json(compliance: dict[str, An
     assert cell(compliance, "logs-01", "NET-01")["status"] == "stale"
     assert cell(compliance, "web-01", "RAC-01")["status"] == "pass"
     assert cell(compliance, "db-01", "STO-06")["status"] == "not_implemented"
-    # Implemented (backup_client) but the estate has no backup target yet: nothing claims it.
-    assert cell(compliance, "db-01", "STO-03")["status"] == "not_assessed"
+    assert cell(compliance, "db-01", "STO-03")["status"] == "pass"
+    # Implemented, but db-02's data is backed up through its primary: nothing claims it there.
+    assert cell(compliance, "db-02", "STO-03")["status"] == "not_assessed"
 
 
 def test_the_report_shows_unreachable_and_stale_in_junit(compliance: dict[str, Any]) -> None:

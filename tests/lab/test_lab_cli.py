@@ -132,11 +132,12 @@ def test_up_the_estate() -> None:
     args = parse_args(["up", "--estate"])
     assert args.inventory == DEFAULT_INVENTORY_DIR
     names = [spec.name for spec in args.specs]
-    assert names == ["stage-web-01", "web-01", "web-02", "db-01", "db-02", "logs-01"]
+    assert names == ["stage-web-01", "web-01", "web-02", "db-01", "db-02", "logs-01", "backup-01"]
     assert {spec.release for spec in args.specs} == {"bookworm", "trixie"}
     assert dict(zip(names, [spec.groups for spec in args.specs], strict=True))["db-02"] == ("db_replica",)
     assert args.children["production"] == ["app", "db_primary", "db_replica"]
-    assert args.children["firewall"] == ["staging", "production", "log_collectors"]
+    assert args.children["backup_clients"] == ["app", "db_primary"]
+    assert args.children["firewall"] == ["staging", "production", "log_collectors", "backup_targets"]
 
 
 @pytest.mark.parametrize(

@@ -56,6 +56,7 @@ def test_the_demo_story() -> None:
         ("playbooks/site.yml", True, False),
         ("playbooks/site.yml", False, False),
         ("playbooks/site.yml", False, True),
+        ("playbooks/backup.yml", False, False),
         ("playbooks/report.yml", False, False),
     ]
 

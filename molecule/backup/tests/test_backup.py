@@ -278,6 +278,29 @@ def test_database_restores_with_equal_row_checksums(backed_up: str, db: Any, sit
     assert source.startswith("5000|")
 
 
+def test_mariadb_restores_with_equal_row_checksums(backed_up: str, host: Any, site: Any) -> None:
+    """The mysqldump --single-transaction stream, decrypted at the target, loads back row for row."""
+    newest = newest_set(site, "backup-web")
+    sudo(
+        site,
+        f"gpg --homedir {VERIFIER_GNUPG} --batch --quiet"
+        f" --decrypt {STORE}/backup-web/{newest}/cms.sql.zst.gpg | zstd -dcq > /tmp/cms.sql",
+    )
+    copy_between(site, "/tmp/cms.sql", host, "/tmp/cms.sql")
+    sudo(site, "rm -f /tmp/cms.sql")
+    sudo(
+        host,
+        "mariadb -e 'DROP DATABASE IF EXISTS cms_restored; CREATE DATABASE cms_restored'"
+        " && mariadb cms_restored < /tmp/cms.sql && rm -f /tmp/cms.sql",
+    )
+    query = "SELECT COUNT(*), SUM(CRC32(CONCAT_WS('|', id, title, body))) FROM pages"
+    source = sudo(host, f"mariadb -N -D cms -e {shlex.quote(query)}")
+    restored = sudo(host, f"mariadb -N -D cms_restored -e {shlex.quote(query)}")
+    sudo(host, "mariadb -e 'DROP DATABASE cms_restored'")
+    assert restored == source
+    assert source.startswith("3000\t")
+
+
 def test_the_additional_target_gets_its_own_copy_for_its_own_key(
     backed_up: str, extra: Any, site: Any
 ) -> None:

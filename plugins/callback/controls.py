@@ -29,7 +29,9 @@ description:
   - At the end of the playbook writes one JSON file per host and prints a table of host, control and status.
   - Records of controls not reported by this run are kept, so several playbooks build one report. A
     check-mode record is kept beside the enforcement record of the same control, never instead of it.
-  - In check mode a control is reported as C(drift) when a task tagged with its ID would change the host.
+  - In check mode a control is reported as C(drift) when a task tagged with its ID would change the host,
+    unless the task belongs to a role that the catalogue does not name as recording that control (the backup
+    target's tasks serve its clients' STO-03; a change there is not the target's own STO-03).
   - A host that fails or is unreachable gets an C(error) or C(unreachable) record for every control the run
     meant to assess there (the control IDs among the tags of the plays' tasks) and did not; so does a host
     the run never reached because it stopped after another host failed (a halted rollout).
@@ -73,7 +75,8 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
         self._playbook = ""
         self._started = _now()
         self._check = False
-        self._implemented = implemented_controls()
+        self._recorders = recording_roles()  # control -> the roles that record it (the catalogue)
+        self._implemented = None if self._recorders is None else set(self._recorders)
 
     # What the run means to assess: the control IDs tagged on each play's tasks, per host. Read from
     # every play when the playbook starts: a play that no host reaches (all failed) never starts.
@@ -110,7 +113,16 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
         if not (result._result.get("changed") and task.check_mode):
             return
         name = task.get_name()
+        # The role's own name: given by path, Ansible names a role by that path.
+        role = Path(task._role.get_name(include_role_fqcn=False)).name if task._role else None
         for control in control_ids([*task.tags, name.split(" | ")[0]]):
+            if (
+                role
+                and self._recorders
+                and self._recorders.get(control)
+                and role not in self._recorders[control]
+            ):
+                continue  # a role serving the control on other hosts (a backup target, for its clients)
             self._pending.setdefault(result._host.get_name(), {}).setdefault(control, []).append(name)
 
     def v2_runner_on_ok(self, result: Any) -> None:
@@ -230,12 +242,15 @@ def _tasks(blocks: list[Any]) -> Iterator[Any]:
                     yield item
 
 
-def implemented_controls() -> set[str] | None:
-    """The controls some role or playbook records (meta/controls.yml); None when it cannot be read."""
+def recording_roles() -> dict[str, set[str]] | None:
+    """The implemented controls (meta/controls.yml), each with the roles that record it (empty when
+    only playbooks do); None when the catalogue cannot be read."""
     from ansible_collections.rampart.hardening.plugins.module_utils.report.generate import load_catalogue
 
     try:
-        return {control.id for control in load_catalogue().controls if control.implemented}
+        return {
+            control.id: set(control.roles) for control in load_catalogue().controls if control.implemented
+        }
     except (OSError, ValueError):
         return None
 

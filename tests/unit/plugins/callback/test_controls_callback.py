@@ -188,6 +188,29 @@ def test_check_mode_reports_pending_changes_as_drift(tmp_path: Path) -> None:
     assert controls["RAC-01"]["enforce"]["status"] == "pass"
 
 
+def test_a_change_in_a_role_that_does_not_record_the_control_is_no_drift(tmp_path: Path) -> None:
+    """STO-03 is recorded by backup_client (meta/controls.yml): a backup target's change, tagged STO-03,
+    is not the target's own STO-03 drift; the same change in the recording role is."""
+    for role in ("backup_target", "backup_client"):
+        tasks = tmp_path / "roles" / role / "tasks"
+        tasks.mkdir(parents=True)
+        (tasks / "main.yml").write_text(
+            "- name: STO-03 | Write a file\n"
+            f"  ansible.builtin.copy: {{content: x, dest: '{tmp_path}/{role}', mode: '0600'}}\n"
+            "  tags: [STO-03]\n"
+        )
+    playbook = (
+        f"- hosts: localhost\n  gather_facts: false\n  roles: [{{role: {tmp_path}/roles/backup_target}}]\n"
+    )
+    assert run(tmp_path, "--check", playbook_text=playbook).returncode == 0
+    report = tmp_path / "reports" / "localhost.json"
+    assert "STO-03" not in json.loads(report.read_text())["controls"]
+    playbook = playbook.replace("backup_target", "backup_client")
+    assert run(tmp_path, "--check", playbook_text=playbook).returncode == 0
+    controls = json.loads((tmp_path / "reports" / "localhost.json").read_text())["controls"]
+    assert controls["STO-03"]["check"]["status"] == "drift"
+
+
 FAILING = """
 - hosts: localhost
   gather_facts: false

@@ -215,6 +215,28 @@ def test_host_without_database_is_not_applicable() -> None:
     assert not other.file("/usr/local/lib/rampart-health/replication").exists
 
 
+def test_a_declared_database_host_without_a_server_fails(tmp_path: Path) -> None:
+    """Not applicable only where nothing says the host holds a database: declared a primary, it fails
+    (and fails the play: replication_health_enforce is on by default)."""
+    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", "no-database"]
+    argv += ["-e", "replication_health_expected_role=primary"]
+    argv.append(str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"))
+    env = {
+        **os.environ,
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "RAMPART_REPORT_DIR": str(tmp_path),
+    }
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert done.returncode == 2, done.stdout[-3000:]
+    control = control_record(tmp_path, "no-database", "STO-02")
+    assert control["status"] == "fail"
+    assert control["checks"][0]["evidence"] == (
+        "no PostgreSQL server is installed, but the inventory declares this host a primary"
+        " (replication_health_expected_role)"
+    )
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -6,7 +6,7 @@ normalise and compare ``nft -j`` output between firewall group members (NET-01..
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
@@ -120,6 +120,14 @@ def firewall_drift(members: Any) -> dict[str, Any]:
         raise AnsibleFilterError(f"firewall_drift: {exc}") from exc
 
 
+def firewall_group_hosts(hosts: Any, hostvars: Any, group: Any) -> list[str]:
+    """The ``hosts`` whose ``firewall_group`` (default ``all``) is ``group``, in order; read from the
+    inventory, so it also names hosts the run could not reach."""
+    if isinstance(hosts, str) or not isinstance(hosts, Sequence):
+        raise AnsibleFilterError(f"firewall_group_hosts: expected a list of host names, got {hosts!r}")
+    return [h for h in hosts if str((hostvars[h] or {}).get("firewall_group", "all")) == str(group)]
+
+
 def firewall_applied_drift(doc: Any, applied: Any, wanted_hash: Any, table: str = "rampart") -> list[str]:
     """How the kernel's table (``nft -t -j list table`` output) differs from the compiled ruleset, as
     the kernel rendered it when the role applied it (``applied``: {sha256, table}); [] when it does not."""
@@ -144,4 +152,5 @@ class FilterModule:
             "firewall_drift": firewall_drift,
             "firewall_applied_drift": firewall_applied_drift,
             "firewall_static_sets": firewall_static_sets,
+            "firewall_group_hosts": firewall_group_hosts,
         }

@@ -50,6 +50,17 @@ def test_a_hand_edit_is_reported_as_drift(host: Any, tmp_path: Path) -> None:
     assert reports["firewall-bookworm"]["status"] == "pass"
 
 
+def test_an_unreachable_member_fails_the_comparison_by_name(tmp_path: Path) -> None:
+    """A member the run cannot reach is named, not dropped: the group is not shown to agree."""
+    away = tmp_path / "away.yml"  # a second inventory: firewall-bookworm now answers on no port
+    away.write_text("all:\n  hosts:\n    firewall-bookworm:\n      ansible_port: 1\n")
+    result = ansible_playbook("-i", str(away), "playbooks/firewall_drift.yml", report_dir=tmp_path)
+    assert result.returncode != 0  # the unreachable host
+    record = json.loads((tmp_path / "firewall-trixie.json").read_text())["controls"]["NET-04"]["enforce"]
+    assert record["status"] == "fail"
+    assert record["checks"][1]["evidence"] == "not reached: firewall-bookworm"
+
+
 def test_a_hand_edit_is_drift_from_the_compiled_ruleset_until_the_next_converge(
     host: Any, tmp_path: Path
 ) -> None:

@@ -14,6 +14,7 @@ from ansible_collections.rampart.hardening.plugins.filter.firewall import (
     firewall_applied_drift,
     firewall_carry_over,
     firewall_drift,
+    firewall_group_hosts,
     firewall_normalise,
     firewall_ruleset,
     firewall_ruleset_hash,
@@ -35,7 +36,16 @@ def test_filters_are_registered() -> None:
         "firewall_drift",
         "firewall_applied_drift",
         "firewall_static_sets",
+        "firewall_group_hosts",
     }
+
+
+def test_group_hosts_reads_each_hosts_group_with_all_as_the_default() -> None:
+    hostvars = {"fw1": {"firewall_group": "edge"}, "fw2": {}, "fw3": {"firewall_group": "edge"}}
+    assert firewall_group_hosts(["fw3", "fw1", "fw2"], hostvars, "edge") == ["fw3", "fw1"]
+    assert firewall_group_hosts(["fw1", "fw2"], hostvars, "all") == ["fw2"]
+    with pytest.raises(AnsibleFilterError, match="expected a list of host names"):
+        firewall_group_hosts("fw1", hostvars, "all")
 
 
 def test_applied_drift_filter_reads_nft_json() -> None:

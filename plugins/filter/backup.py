@@ -49,7 +49,7 @@ def backup_signer(keys: Any, user_id: str) -> str:
 
 
 def backup_input_problems(settings: Any, inventory_hosts: Any, account: str) -> list[str]:
-    """Every problem with backup_client's input (``settings``: targets, recipients, paths, databases)."""
+    """Every problem with backup_client's input (``settings``: targets, recipients, paths, databases, wal)."""
     if not isinstance(settings, Mapping):
         raise AnsibleFilterError(
             f"backup_input_problems: expected a dict of the role's settings, got {settings!r}"
@@ -62,6 +62,7 @@ def backup_input_problems(settings: Any, inventory_hosts: Any, account: str) -> 
             databases=settings.get("databases") or [],
             inventory_hosts=list(inventory_hosts),
             account=account,
+            wal=bool(settings.get("wal")),
         )
     except (AttributeError, TypeError) as exc:
         raise AnsibleFilterError(f"backup_input_problems: {exc}") from exc

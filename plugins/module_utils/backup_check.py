@@ -12,12 +12,15 @@ to exactly what the client sent. Standard library only: this file is copied to t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 FORMAT = 1
-KINDS = ("files", "postgresql", "mysql")
+KINDS = ("files", "postgresql", "mysql", "postgresql-base")
+# PostgreSQL's default WAL segment size; the segments of one log id are 0x100000000 bytes in all.
+SEGMENT_BYTES = 16 * 1024 * 1024
 
 
 def new_manifest(
@@ -120,6 +123,61 @@ def decryption_problems(status: Mapping[str, Any], signer: str) -> list[str]:
         found = ", ".join(signers) or "no valid signature"
         problems.append(f"it is not signed by the client's key {signer.upper()} (found: {found})")
     return problems
+
+
+def wal_segment(lsn: str, timeline: int, segment_bytes: int = SEGMENT_BYTES) -> str:
+    """The name of the WAL segment holding ``lsn`` (``0/2000028``) on ``timeline``."""
+    high, low = (int(part, 16) for part in lsn.split("/"))
+    per_id = 0x100000000 // segment_bytes
+    return f"{timeline:08X}{high:08X}{low // segment_bytes % per_id:08X}"
+
+
+def next_segment(name: str, segment_bytes: int = SEGMENT_BYTES) -> str:
+    """The segment after ``name`` on the same timeline."""
+    timeline, log_id, seg = int(name[:8], 16), int(name[8:16], 16), int(name[16:24], 16)
+    per_id = 0x100000000 // segment_bytes
+    log_id, seg = (log_id, seg + 1) if seg + 1 < per_id else (log_id + 1, 0)
+    return f"{timeline:08X}{log_id:08X}{seg:08X}"
+
+
+def parse_basebackup_log(text: str) -> dict[str, str]:
+    """The WAL start and end segments of a base backup, from ``pg_basebackup --verbose``'s log."""
+    found: dict[str, str] = {}
+    for key, word in (("wal_start", "start"), ("wal_end", "end")):
+        match = re.search(rf"write-ahead log {word} point: ([0-9A-F]+/[0-9A-F]+) on timeline (\d+)", text)
+        if not match:
+            raise ValueError(f"pg_basebackup did not report its write-ahead log {word} point")
+        found[key] = wal_segment(match.group(1), int(match.group(2)))
+    return found
+
+
+def wal_problems(wal: Mapping[str, Any], target: str) -> tuple[list[str], str]:
+    """Why the archived WAL does not carry the newest base backup forward, and what was found.
+
+    ``wal``: ``start`` and ``end`` (the base backup's segments), ``stored`` (WAL file name to its
+    object names) and ``problems`` (object name to why it does not decrypt to the client's data).
+    Every segment from ``start`` to the newest stored one on that timeline must be there, once.
+    """
+    stored: Mapping[str, Sequence[str]] = wal["stored"]
+    start, end = wal["start"], wal["end"]
+    timeline = start[:8]
+    segments = sorted(n for n in stored if len(n) == 24 and n.startswith(timeline) and n >= start)
+    newest = max([end, *segments])
+    problems, checked, name = [], 0, start
+    while name <= newest:
+        if name not in stored:
+            problems.append(f"WAL segment {name} is missing at {target}")
+        else:
+            checked += 1
+            if len(stored[name]) > 1:
+                problems.append(
+                    f"WAL segment {name} arrived at {target} with {len(stored[name])} different contents"
+                )
+            problems += [
+                f"WAL {obj} at {target}: {p}" for obj in stored[name] for p in wal["problems"].get(obj, [])
+            ]
+        name = next_segment(name)
+    return problems, f"{checked} segments {start}..{newest}, each decrypted and signed by the client"
 
 
 def _check(name: str, problems: Sequence[str], evidence_ok: str) -> dict[str, Any]:
@@ -241,4 +299,13 @@ def assess(
         )
     )
     checks.append(_size_check(manifest, found["previous_full"], target, min_size_ratio))
+    if found.get("wal"):
+        problems, evidence = wal_problems(found["wal"], target)
+        checks.append(
+            _check(
+                "the write-ahead log is archived without a gap since the newest base backup",
+                problems,
+                evidence,
+            )
+        )
     return checks

@@ -85,6 +85,7 @@ def input_problems(
     databases: Sequence[Mapping[str, Any]],
     inventory_hosts: Iterable[str],
     account: str,
+    wal: bool = False,
 ) -> list[str]:
     """Every problem with the input of backup_client, as sentences; empty when it is good."""
     problems = _target_problems(targets, set(inventory_hosts))
@@ -97,6 +98,11 @@ def input_problems(
         if problem:
             problems.append(problem)
     problems += _source_problems(paths, databases)
+    if wal and not any(d.get("engine") == "postgresql" for d in databases):
+        problems.append(
+            "backup_client_postgresql_wal archives a PostgreSQL cluster: "
+            "backup_client_databases has no postgresql entry"
+        )
     if not ACCOUNT.match(account):
         problems.append(
             f"the account name {account!r} made from the inventory hostname is not a valid user name "

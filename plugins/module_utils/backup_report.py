@@ -77,6 +77,28 @@ def status_checks(
     return checks + [_check(f"{target}: {c['name']}", c["ok"], c["evidence"]) for c in status["checks"]]
 
 
+def archiver_check(archiver: Mapping[str, Any] | None, command: str) -> dict[str, Any]:
+    """STO-03 with continuous archiving: PostgreSQL runs this role's archive command and its archiver
+    has not failed since it last succeeded (pg_stat_archiver)."""
+    name = "PostgreSQL archives every WAL segment to the targets (continuous archiving)"
+    if archiver is None:
+        return _check(name, False, "pg_stat_archiver could not be read: is PostgreSQL running?")
+    problems = []
+    if archiver.get("archive_mode") not in ("on", "always"):
+        problems.append(f"archive_mode is {archiver.get('archive_mode')}")
+    if archiver.get("archive_command") != command:
+        problems.append(f"archive_command is {archiver.get('archive_command')!r}, not {command!r}")
+    failed, archived = archiver.get("last_failed_time"), archiver.get("last_archived_time")
+    if failed and (not archived or failed >= archived):
+        problems.append(f"the last attempt failed: {archiver.get('last_failed_wal')} at {failed}")
+    summary = (
+        f"{archiver.get('archived_count', 0)} segments archived, the last "
+        f"{archiver.get('last_archived_wal') or 'none'} at {archived or 'never'}; "
+        f"{archiver.get('failed_count', 0)} failed attempts"
+    )
+    return _check(name, not problems, "; ".join([*problems, summary]))
+
+
 def controls(evidence: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """The checks of STO-03, STO-04, STO-05 and ENC-02 (STO-05 empty: no additional target).
 
@@ -99,6 +121,8 @@ def controls(evidence: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
             ),
         )
     ]
+    if evidence.get("wal"):
+        sto03.append(archiver_check(evidence.get("archiver"), str(evidence.get("archive_command", ""))))
     last = evidence.get("last_run")
     sto04: list[dict[str, Any]] = []
     sto05: list[dict[str, Any]] = []

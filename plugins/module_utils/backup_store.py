@@ -5,7 +5,10 @@
 A client's backups arrive through one SSH forced command (``rampart-backup-receive``), which
 calls :func:`receive`. A backup *set* is one night's run for one target, a folder named
 ``<UTC time>-<level>`` (``20261203T013000Z-full``) holding one encrypted object per source and
-``manifest.json.gpg``, written last: a set without its manifest is incomplete. An object is
+``manifest.json.gpg``, written last: a set without its manifest is incomplete. PostgreSQL's
+write-ahead log, archived segment by segment between the nightly sets, goes to ``wal/``
+(``wal/<segment>.<SHA-256 of the segment, 16 hex>.zst.gpg``: the same segment sent twice has the
+same name, another content for a segment a name of its own). An object is
 written to a temporary name created exclusively, then hard-linked to its final name, which
 fails when that name exists: a client can add objects but can never replace, truncate or
 delete one, and it can name nothing outside its own store. Standard library only: this file is
@@ -26,6 +29,12 @@ LEVELS = ("full", "incr")
 SET_PATTERN = r"[0-9]{8}T[0-9]{6}Z-(?:full|incr)"
 _SET = re.compile(rf"^{SET_PATTERN}$")
 _OBJECT = re.compile(rf"^(?P<set>{SET_PATTERN})/(?P<file>[a-z0-9][a-z0-9_.-]{{0,100}}\.gpg)$")
+# A WAL segment, a partial one, a backup history file or a timeline history file, as PostgreSQL names them.
+WAL_PATTERN = r"(?:[0-9A-F]{24}(?:\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)"
+_WAL_NAME = re.compile(rf"^{WAL_PATTERN}$")
+_WAL_OBJECT = re.compile(
+    rf"^(?P<set>wal)/(?P<file>(?P<wal>{WAL_PATTERN})\.(?P<digest>[0-9a-f]{{16}})\.zst\.gpg)$"
+)
 _TIME = "%Y%m%dT%H%M%SZ"
 CHUNK = 1 << 20
 
@@ -46,14 +55,35 @@ def parse_set(name: str) -> tuple[datetime, str]:
 
 
 def object_path(store: Path, name: str) -> Path:
-    """The path in ``store`` of object ``name`` (``<set>/<file>.gpg``); ValueError for any other name."""
-    match = _OBJECT.match(name)
+    """The path in ``store`` of object ``name`` (``<set>/<file>.gpg`` or a WAL object); ValueError for
+    any other name."""
+    match = _OBJECT.match(name) or _WAL_OBJECT.match(name)
     if not match or ".." in name:
         raise ValueError(
-            f"{name!r} is not a backup object name "
-            "(expected <set>/<name>.gpg, e.g. 20261203T013000Z-full/www.tar.zst.gpg)"
+            f"{name!r} is not a backup object name (expected <set>/<name>.gpg, e.g. "
+            "20261203T013000Z-full/www.tar.zst.gpg, or wal/<segment>.<16 hex>.zst.gpg)"
         )
     return store / match.group("set") / match.group("file")
+
+
+def wal_object(segment: str, digest: str) -> str:
+    """The object name of WAL file ``segment`` whose content has SHA-256 ``digest``."""
+    if not _WAL_NAME.match(segment):
+        raise ValueError(f"{segment!r} is not a WAL file name PostgreSQL archives")
+    return f"wal/{segment}.{digest[:16]}.zst.gpg"
+
+
+def wal_objects(store: Path) -> dict[str, list[str]]:
+    """The WAL files stored for a client: file name to its object names (more than one when the
+    same segment arrived with different contents)."""
+    found: dict[str, list[str]] = {}
+    folder = store / "wal"
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            match = _WAL_OBJECT.match(f"wal/{path.name}")
+            if match:
+                found.setdefault(match.group("wal"), []).append(path.name)
+    return found
 
 
 def receive(store: Path, name: str, stream: BinaryIO) -> dict[str, object]:

@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import shlex
+import subprocess
 import sys
 import time
 import uuid
@@ -25,9 +26,14 @@ import pytest
 import testinfra
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "resources"))
+sys.path.insert(0, str(Path(__file__).parents[3]))
 from labtest import ansible_playbook, control_record
 
+from lab.fleet import Lab
+from lab.podman import podman_env
+
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).parents[3]))
+PG_CTL = "runuser -u postgres -- /usr/lib/postgresql/17/bin/pg_ctl"  # Debian 13's PostgreSQL
 STORE = "/srv/rampart-backup"
 LIB = "/usr/local/lib/rampart-backup"
 VERIFIER_GNUPG = "/var/lib/rampart-backup/verifier/gnupg"
@@ -299,6 +305,79 @@ def test_mariadb_restores_with_equal_row_checksums(backed_up: str, host: Any, si
     sudo(host, "mariadb -e 'DROP DATABASE cms_restored'")
     assert restored == source
     assert source.startswith("3000\t")
+
+
+def psql(db: Any, statement: str, database: str = "shop") -> str:
+    return sudo(db, f"runuser -u postgres -- psql -XAtq -d {database} -c {shlex.quote(statement)}").strip()
+
+
+def pipe(source: str, produce: str, dest: str, consume: str) -> None:
+    """Stream between two lab containers through the controller (podman exec), as root on both."""
+    containers = Lab("backup")
+    command = (
+        f"podman exec {containers.container(source)} sh -c {shlex.quote(produce)}"
+        f" | podman exec -i {containers.container(dest)} sh -c {shlex.quote(consume)}"
+    )
+    subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True, env=podman_env(), timeout=300)
+
+
+def test_wal_carries_the_database_past_the_base_backup_to_a_point_in_time_restore(
+    backed_up: str, db: Any, site: Any
+) -> None:
+    """A change made after tonight's backup reaches the target in the WAL, and a cluster rebuilt from
+    the newest base backup and the archived WAL (decrypted at the target) holds it."""
+    psql(db, "DROP TABLE IF EXISTS late; CREATE TABLE late AS SELECT generate_series(1, 777) AS id")
+    segment = psql(db, "SELECT pg_walfile_name(pg_current_wal_lsn())")
+    psql(db, "SELECT pg_switch_wal()")
+    deadline = time.monotonic() + 120
+    while psql(db, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")[:24] < segment:
+        assert time.monotonic() < deadline, "the segment was not archived within 120 s"
+        time.sleep(2)
+    rc, status = verify(site, "backup-db")
+    assert rc == 0, failing(status)
+    wal = next(c for c in status["checks"] if "write-ahead log" in c["name"])
+    assert "each decrypted and signed by the client" in wal["evidence"]
+
+    newest = newest_set(site, "backup-db")
+    decrypt = f"gpg --homedir {VERIFIER_GNUPG} --batch --quiet --decrypt"
+    restore = "/tmp/pitr"
+    try:
+        pipe(
+            "backup-site",
+            f"{decrypt} {STORE}/backup-db/{newest}/cluster.tar.zst.gpg | zstd -dcq",
+            "backup-db",
+            f"rm -rf {restore} && mkdir -m 700 {restore} {restore}-wal && tar -x -C {restore}",
+        )
+        pipe(
+            "backup-site",
+            f"set -e; w=$(mktemp -d); cd {STORE}/backup-db/wal; for f in *.zst.gpg; do"
+            f' {decrypt} "$f" | zstd -dcq > "$w/${{f%.*.zst.gpg}}"; done; tar -C "$w" -cf - .; rm -rf "$w"',
+            "backup-db",
+            f"tar -x -C {restore}-wal",
+        )
+        sudo(
+            db,
+            f"cd {restore} && rm -f postmaster.pid && touch recovery.signal postgresql.conf"
+            f" && echo 'local all all peer' > pg_hba.conf && chown -R postgres: {restore} {restore}-wal",
+        )
+        options = (
+            f"-c port=5499 -c listen_addresses='' -c unix_socket_directories={restore}"
+            f" -c restore_command='cp {restore}-wal/%f %p' -c archive_mode=off"
+        )
+        sudo(
+            db,
+            f'{PG_CTL} -D {restore} -w -t 120 -o "{options}" start',
+        )
+        restored = sudo(
+            db,
+            f"runuser -u postgres -- psql -XAtq -h {restore} -p 5499 -d shop -c 'SELECT count(*) FROM late'",
+        )
+        assert restored.strip() == "777"
+    finally:
+        sudo(
+            db,
+            f"{PG_CTL} -D {restore} -m immediate stop || true; rm -rf {restore} {restore}-wal",
+        )
 
 
 def test_the_additional_target_gets_its_own_copy_for_its_own_key(

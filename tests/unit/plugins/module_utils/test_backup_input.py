@@ -28,11 +28,20 @@ def problems(**changes: Any) -> list[str]:
         databases=settings["databases"],
         inventory_hosts=["backup-01", "web-01"],
         account=changes.pop("account", "rb-web-01"),
+        wal=settings.get("wal", False),
     )
 
 
 def test_good_input_has_no_problem() -> None:
     assert problems() == []
+
+
+def test_continuous_archiving_needs_a_postgresql_database() -> None:
+    assert problems(wal=True, databases=[{"name": "cms", "engine": "mysql", "database": "cms"}]) == [
+        "backup_client_postgresql_wal archives a PostgreSQL cluster: "
+        "backup_client_databases has no postgresql entry"
+    ]
+    assert problems(wal=True) == []
 
 
 @pytest.mark.parametrize(

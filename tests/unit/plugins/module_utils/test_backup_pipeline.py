@@ -8,8 +8,10 @@ request as SSH_ORIGINAL_COMMAND, as the target's forced command does. The lab sc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -152,7 +154,7 @@ def test_a_stored_object_is_never_replaced(lab: dict[str, Any]) -> None:
         env=lab["env"],
         check=False,
     )
-    assert done.returncode == 1
+    assert done.returncode == 3  # the receiver's answer for a name it holds already
     assert b"already stored" in done.stderr
     assert target.read_bytes() == before
 
@@ -197,3 +199,79 @@ def test_old_chains_are_pruned_only_after_the_newest_passed(lab: dict[str, Any])
     rc, status = verify(lab)
     assert rc == 0
     assert len(status["pruned"]) == 1 and len(sets(lab)) == 2
+
+
+# --- continuous archiving: PostgreSQL's archive_command ------------------------------------------
+
+SEGMENT = "000000010000000000000003"
+
+
+@pytest.fixture
+def cluster(lab: dict[str, Any], tmp_path: Path) -> Path:
+    """A data directory with one finished WAL segment, its owner this user (root's postgres stand-in)."""
+    data = tmp_path / "pgdata"
+    (data / "pg_wal").mkdir(parents=True)
+    (data / "pg_wal" / SEGMENT).write_bytes(os.urandom(1 << 20))
+    config = json.loads(lab["config"].read_text())
+    owner = pwd.getpwuid(os.getuid()).pw_name
+    config["wal"] = {"owner": owner, "data_directory": str(data), "source": "cluster"}
+    lab["config"].write_text(json.dumps(config))
+    return data
+
+
+def archive(
+    lab: dict[str, Any], data: Path, path: str, segment: str = SEGMENT
+) -> subprocess.CompletedProcess[str]:
+    """The archive_command as PostgreSQL runs it: in the data directory, with %p and %f."""
+    return subprocess.run(
+        [sys.executable, str(CLIENT), "--config", str(lab["config"]), "--wal", path, segment],
+        capture_output=True,
+        text=True,
+        env=lab["env"],
+        cwd=data,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_wal_segment_is_archived_encrypted_and_again_without_error(
+    lab: dict[str, Any], cluster: Path
+) -> None:
+    done = archive(lab, cluster, f"pg_wal/{SEGMENT}")
+    assert done.returncode == 0, done.stderr
+    digest = hashlib.sha256((cluster / "pg_wal" / SEGMENT).read_bytes()).hexdigest()
+    [stored] = list((lab["store"] / "wal").iterdir())
+    assert stored.name == f"{SEGMENT}.{digest[:16]}.zst.gpg"
+    plain = subprocess.run(
+        f"gpg --homedir {lab['verifier_gpg']} --batch --quiet --decrypt {stored} | zstd -dcq",
+        shell=True,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert plain == (cluster / "pg_wal" / SEGMENT).read_bytes()
+    # PostgreSQL archives a segment again when it missed the answer: the same content is there already.
+    assert archive(lab, cluster, f"pg_wal/{SEGMENT}").returncode == 0
+    assert len(list((lab["store"] / "wal").iterdir())) == 1
+
+
+@pytest.mark.parametrize(
+    ("prepare", "path", "message"),
+    [
+        (None, "pg_wal/../pg_wal/" + SEGMENT, "only pg_wal/000000010000000000000003 of"),
+        ("symlink", "pg_wal/" + SEGMENT, "Too many levels of symbolic links"),
+        (None, "pg_wal/" + SEGMENT, "not archived"),  # with a name PostgreSQL never archives
+    ],
+)
+def test_the_archiver_reads_nothing_but_the_clusters_own_segment(
+    lab: dict[str, Any], cluster: Path, prepare: str | None, path: str, message: str
+) -> None:
+    segment = SEGMENT
+    if prepare == "symlink":
+        (cluster / "pg_wal" / SEGMENT).unlink()
+        (cluster / "pg_wal" / SEGMENT).symlink_to("/etc/passwd")
+    elif message == "not archived":
+        segment = "../../etc/passwd"
+    done = archive(lab, cluster, path, segment)
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert not (lab["store"] / "wal").exists()

@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ansible_collections.rampart.hardening.plugins.module_utils.backup_check import assess, parse_gpg_status
-from ansible_collections.rampart.hardening.plugins.module_utils.backup_report import controls
+import pytest
+from ansible_collections.rampart.hardening.plugins.module_utils.backup_check import (
+    assess,
+    next_segment,
+    parse_basebackup_log,
+    parse_gpg_status,
+    wal_problems,
+    wal_segment,
+)
+from ansible_collections.rampart.hardening.plugins.module_utils.backup_report import archiver_check, controls
 
 NOW = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 SIGNER = "B03E1FF81DCFDB66704C5058F149B9EECBE359ED"
@@ -230,3 +238,122 @@ def test_gpg_status_of_a_good_decryption() -> None:
         and parsed["decrypted"]
         and parsed["encrypted_to"] == ["002DCED632B4C776"]
     )
+
+
+# --- continuous archiving (WAL) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lsn", "timeline", "segment"),
+    [
+        ("0/2000028", 1, "000000010000000000000002"),
+        ("0/FF000000", 1, "0000000100000000000000FF"),
+        ("1/A000060", 2, "00000002000000010000000A"),
+    ],
+)
+def test_wal_segment_of_an_lsn(lsn: str, timeline: int, segment: str) -> None:
+    assert wal_segment(lsn, timeline) == segment
+
+
+def test_the_segment_after_the_last_of_a_log_id_starts_the_next() -> None:
+    assert next_segment("000000010000000000000002") == "000000010000000000000003"
+    assert next_segment("0000000100000000000000FF") == "000000010000000100000000"
+
+
+def test_a_base_backups_wal_points_come_from_pg_basebackups_log() -> None:
+    log = (
+        "pg_basebackup: initiating base backup, waiting for checkpoint to complete\n"
+        "pg_basebackup: checkpoint completed\n"
+        "pg_basebackup: write-ahead log start point: 0/6000028 on timeline 1\n"
+        "pg_basebackup: write-ahead log end point: 0/6000100\n"
+    )
+    with pytest.raises(ValueError, match="end point"):
+        parse_basebackup_log(log)
+    log = log.replace("0/6000100", "0/7000100 on timeline 1")
+    assert parse_basebackup_log(log) == {
+        "wal_start": "000000010000000000000006",
+        "wal_end": "000000010000000000000007",
+    }
+
+
+def wal(stored: dict[str, list[str]], problems: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    return {
+        "start": "000000010000000000000006",
+        "end": "000000010000000000000007",
+        "stored": stored,
+        "problems": problems or {},
+    }
+
+
+def test_wal_without_a_gap_since_the_base_backup_passes() -> None:
+    stored = {f"0000000100000000000000{n:02X}": [f"seg{n}"] for n in range(3, 11)}
+    stored["00000001000000000000000A.00000028.backup"] = ["history"]
+    assert wal_problems(wal(stored), "site") == (
+        [],
+        "5 segments 000000010000000000000006..00000001000000000000000A, "
+        "each decrypted and signed by the client",
+    )
+
+
+def test_a_missing_duplicated_or_damaged_segment_is_named() -> None:
+    stored = {f"0000000100000000000000{n:02X}": [f"seg{n}"] for n in (6, 7, 9)}
+    stored["000000010000000000000007"].append("seg7-other")
+    problems, _ = wal_problems(wal(stored, {"seg9": ["it does not decrypt"]}), "site")
+    assert problems == [
+        "WAL segment 000000010000000000000007 arrived at site with 2 different contents",
+        "WAL segment 000000010000000000000008 is missing at site",
+        "WAL seg9 at site: it does not decrypt",
+    ]
+    problems, _ = wal_problems(wal({}), "site")
+    assert problems[0] == "WAL segment 000000010000000000000006 is missing at site"
+
+
+def test_assess_checks_the_wal_when_there_is_a_base_backup() -> None:
+    stored = {f"0000000100000000000000{n:02X}": [f"seg{n}"] for n in (6, 8)}
+    checks = assess(found(wal=wal(stored)), now=NOW, max_age_hours=26, min_size_ratio=0.5)
+    assert checks[-1]["name"] == "the write-ahead log is archived without a gap since the newest base backup"
+    assert failed(checks) == ["WAL segment 000000010000000000000007 is missing at site"]
+
+
+ARCHIVER = {
+    "archive_mode": "on",
+    "archive_command": "sudo -n /usr/local/lib/rampart-backup/rampart-backup --wal %p %f",
+    "archived_count": 12,
+    "last_archived_wal": "00000001000000000000000C",
+    "last_archived_time": "2026-12-03T05:55:00+00:00",
+    "failed_count": 1,
+    "last_failed_wal": "000000010000000000000003",
+    "last_failed_time": "2026-12-03T01:00:00+00:00",
+}
+
+
+def test_a_working_archiver_passes_sto03() -> None:
+    check = archiver_check(ARCHIVER, ARCHIVER["archive_command"])
+    assert check["ok"], check
+    result = controls(evidence(wal=True, archiver=ARCHIVER, archive_command=ARCHIVER["archive_command"]))
+    assert failed(result["STO-03"]) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"archive_mode": "off"}, "archive_mode is off"),
+        ({"archive_command": "cp %p /tmp/%f"}, "archive_command is 'cp %p /tmp/%f'"),
+        (
+            {"last_failed_time": "2026-12-03T05:56:00+00:00"},
+            "the last attempt failed: 000000010000000000000003",
+        ),
+    ],
+)
+def test_an_archiver_that_is_off_foreign_or_failing_fails_sto03(
+    changes: dict[str, Any], problem: str
+) -> None:
+    check = archiver_check({**ARCHIVER, **changes}, ARCHIVER["archive_command"])
+    assert not check["ok"]
+    assert check["evidence"].startswith(problem)
+
+
+def test_an_unreadable_archiver_fails_sto03() -> None:
+    assert failed(controls(evidence(wal=True, archiver=None, archive_command="x"))["STO-03"]) == [
+        "pg_stat_archiver could not be read: is PostgreSQL running?"
+    ]

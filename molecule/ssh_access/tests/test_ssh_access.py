@@ -186,12 +186,18 @@ def _is_production(host: Any) -> bool:
 def test_rac03_network_drives_removed_on_production_only(host: Any) -> None:
     fstab = host.file("/etc/fstab").content_string
     shares = host.file("/etc/auto.shares").content_string
+    master = host.file("/etc/auto.master").content_string
+    fragment = host.file("/etc/auto.master.d/projects.autofs").content_string
+    unit = host.file("/etc/systemd/system/srv-share.mount")
     if _is_production(host):
         assert "nfs.example.invalid" not in fstab
         assert "files.example.invalid" not in shares and "nfs.example.invalid" not in shares
+        assert "/etc/auto.net" not in master and "-hosts" not in fragment  # program map, -hosts
+        assert not unit.exists
         assert host.file("/etc/modprobe.d/rampart-netfs.conf").contains("^install nfs /bin/false$")
     else:
         assert "nfs.example.invalid:/export/data" in fstab
+        assert "/etc/auto.net" in master and "-hosts" in fragment and unit.exists
         assert not host.file("/etc/modprobe.d/rampart-netfs.conf").exists
 
 

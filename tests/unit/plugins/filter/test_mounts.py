@@ -48,6 +48,37 @@ def test_automount_master_hosts_map_and_map_entries() -> None:
     ]
 
 
+def test_master_maps_name_program_and_directory_maps_and_fragments() -> None:
+    """Debian's auto.master with /net and /smb enabled is not clean: auto.net mounts NFS exports and
+    auto.smb CIFS shares; a map in LDAP cannot be read here; fragments in auto.master.d count too."""
+    tables = {
+        "/etc/auto.master": read("auto.master.debian"),
+        "/etc/auto.master.d/projects.autofs": read("projects.autofs"),
+    }
+    found = network_mounts("", tables, NETWORK, ["/etc/auto.net", "/etc/auto.smb"])
+    assert [m["summary"] for m in found] == [
+        "nfs /etc/auto.net on /net (in /etc/auto.master)",
+        "cifs /etc/auto.smb on /smb (in /etc/auto.master)",
+        "automount map from ldap ldap:ou=auto.home,dc=example,dc=com on /home (in /etc/auto.master)",
+        "nfs -hosts on /nfs (in /etc/auto.master.d/projects.autofs)",
+    ]
+    # Without the program maps installed, /net and /smb name plain files (read on their own).
+    assert len(network_mounts("", tables, NETWORK)) == 3
+    other = {"/etc/auto.master": "/x program:/usr/local/bin/mapper\n"}
+    assert network_mounts("", other, NETWORK)[0]["fstype"] == "program map (mounts what it prints)"
+
+
+def test_systemd_mount_units_of_network_types() -> None:
+    tables = {
+        "/etc/systemd/system/srv-share.mount": read("srv-share.mount"),
+        "/etc/systemd/system/var-cache-scratch.mount": read("var-cache.mount"),
+    }
+    found = network_mounts("", tables, NETWORK)
+    assert [m["summary"] for m in found] == [
+        "nfs4 files.example.net:/export/projects on /srv/share (in /etc/systemd/system/srv-share.mount)"
+    ]
+
+
 def test_only_the_listed_types_count() -> None:
     assert network_mounts(read("proc-mounts-nfs-cifs.txt"), {}, ["cifs"])[0]["fstype"] == "cifs"
     assert network_mounts(read("proc-mounts-nfs-cifs.txt"), {}, []) == []
@@ -58,7 +89,7 @@ def test_only_the_listed_types_count() -> None:
     [
         ("garbage", {}, "cannot read mount table line 'garbage'"),
         ("", {"/etc/fstab": "just-two fields"}, "cannot read fstab line"),
-        ("", {"/etc/passwd": ""}, "neither /etc/fstab nor an /etc/auto.* map"),
+        ("", {"/etc/passwd": ""}, "neither /etc/fstab, an /etc/auto.* map nor a systemd mount unit"),
         (None, {}, "expects mount-table text"),
     ],
 )

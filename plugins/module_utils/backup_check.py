@@ -125,13 +125,6 @@ def decryption_problems(status: Mapping[str, Any], signer: str) -> list[str]:
     return problems
 
 
-def wal_segment(lsn: str, timeline: int, segment_bytes: int = SEGMENT_BYTES) -> str:
-    """The name of the WAL segment holding ``lsn`` (``0/2000028``) on ``timeline``."""
-    high, low = (int(part, 16) for part in lsn.split("/"))
-    per_id = 0x100000000 // segment_bytes
-    return f"{timeline:08X}{high:08X}{low // segment_bytes % per_id:08X}"
-
-
 def next_segment(name: str, segment_bytes: int = SEGMENT_BYTES) -> str:
     """The segment after ``name`` on the same timeline."""
     timeline, log_id, seg = int(name[:8], 16), int(name[8:16], 16), int(name[16:24], 16)
@@ -140,14 +133,17 @@ def next_segment(name: str, segment_bytes: int = SEGMENT_BYTES) -> str:
     return f"{timeline:08X}{log_id:08X}{seg:08X}"
 
 
-def parse_basebackup_log(text: str) -> dict[str, str]:
-    """The WAL start and end segments of a base backup, from ``pg_basebackup --verbose``'s log."""
+def parse_backup_history(text: str) -> dict[str, str]:
+    """The label and the first and last WAL segments of a base backup, from the backup history file
+    PostgreSQL writes to pg_wal when it ends (``<segment>.<offset>.backup``)."""
     found: dict[str, str] = {}
-    for key, word in (("wal_start", "start"), ("wal_end", "end")):
-        match = re.search(rf"write-ahead log {word} point: ([0-9A-F]+/[0-9A-F]+) on timeline (\d+)", text)
+    for key, field in (("wal_start", "START WAL LOCATION"), ("wal_end", "STOP WAL LOCATION")):
+        match = re.search(rf"^{field}: [0-9A-F]+/[0-9A-F]+ \(file ([0-9A-F]{{24}})\)$", text, re.MULTILINE)
         if not match:
-            raise ValueError(f"pg_basebackup did not report its write-ahead log {word} point")
-        found[key] = wal_segment(match.group(1), int(match.group(2)))
+            raise ValueError(f"the backup history file has no {field}")
+        found[key] = match.group(1)
+    label = re.search(r"^LABEL: (.*)$", text, re.MULTILINE)
+    found["label"] = label.group(1) if label else ""
     return found
 
 

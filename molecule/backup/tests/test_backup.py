@@ -346,7 +346,7 @@ def test_wal_carries_the_database_past_the_base_backup_to_a_point_in_time_restor
             "backup-site",
             f"{decrypt} {STORE}/backup-db/{newest}/cluster.tar.zst.gpg | zstd -dcq",
             "backup-db",
-            f"rm -rf {restore} && mkdir -m 700 {restore} {restore}-wal && tar -x -C {restore}",
+            f"rm -rf {restore} {restore}-wal && mkdir -m 700 {restore} {restore}-wal && tar -x -C {restore}",
         )
         pipe(
             "backup-site",
@@ -366,7 +366,8 @@ def test_wal_carries_the_database_past_the_base_backup_to_a_point_in_time_restor
         )
         sudo(
             db,
-            f'{PG_CTL} -D {restore} -w -t 120 -o "{options}" start',
+            # -l: the server's output to a file, or it would hold this SSH session open.
+            f'{PG_CTL} -D {restore} -l {restore}.log -w -t 120 -o "{options}" start',
         )
         restored = sudo(
             db,
@@ -376,7 +377,7 @@ def test_wal_carries_the_database_past_the_base_backup_to_a_point_in_time_restor
     finally:
         sudo(
             db,
-            f"{PG_CTL} -D {restore} -m immediate stop || true; rm -rf {restore} {restore}-wal",
+            f"{PG_CTL} -D {restore} -m immediate stop || true; rm -rf {restore} {restore}-wal {restore}.log",
         )
 
 

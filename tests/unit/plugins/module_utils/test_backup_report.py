@@ -9,10 +9,9 @@ import pytest
 from ansible_collections.rampart.hardening.plugins.module_utils.backup_check import (
     assess,
     next_segment,
-    parse_basebackup_log,
+    parse_backup_history,
     parse_gpg_status,
     wal_problems,
-    wal_segment,
 )
 from ansible_collections.rampart.hardening.plugins.module_utils.backup_report import archiver_check, controls
 
@@ -243,37 +242,25 @@ def test_gpg_status_of_a_good_decryption() -> None:
 # --- continuous archiving (WAL) ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("lsn", "timeline", "segment"),
-    [
-        ("0/2000028", 1, "000000010000000000000002"),
-        ("0/FF000000", 1, "0000000100000000000000FF"),
-        ("1/A000060", 2, "00000002000000010000000A"),
-    ],
-)
-def test_wal_segment_of_an_lsn(lsn: str, timeline: int, segment: str) -> None:
-    assert wal_segment(lsn, timeline) == segment
-
-
 def test_the_segment_after_the_last_of_a_log_id_starts_the_next() -> None:
     assert next_segment("000000010000000000000002") == "000000010000000000000003"
     assert next_segment("0000000100000000000000FF") == "000000010000000100000000"
 
 
-def test_a_base_backups_wal_points_come_from_pg_basebackups_log() -> None:
-    log = (
-        "pg_basebackup: initiating base backup, waiting for checkpoint to complete\n"
-        "pg_basebackup: checkpoint completed\n"
-        "pg_basebackup: write-ahead log start point: 0/6000028 on timeline 1\n"
-        "pg_basebackup: write-ahead log end point: 0/6000100\n"
+def test_a_base_backups_wal_points_come_from_its_backup_history_file() -> None:
+    history = (
+        "START WAL LOCATION: 0/6000028 (file 000000010000000000000006)\n"
+        "STOP WAL LOCATION: 0/7000120 (file 000000010000000000000007)\n"
+        "CHECKPOINT LOCATION: 0/6000080\nBACKUP METHOD: streamed\nBACKUP FROM: primary\n"
+        "START TIME: 2026-12-03 17:40:07 UTC\nLABEL: rampart 20261203T013000Z-full\nSTART TIMELINE: 1\n"
     )
-    with pytest.raises(ValueError, match="end point"):
-        parse_basebackup_log(log)
-    log = log.replace("0/6000100", "0/7000100 on timeline 1")
-    assert parse_basebackup_log(log) == {
+    assert parse_backup_history(history) == {
         "wal_start": "000000010000000000000006",
         "wal_end": "000000010000000000000007",
+        "label": "rampart 20261203T013000Z-full",
     }
+    with pytest.raises(ValueError, match="no STOP WAL LOCATION"):
+        parse_backup_history(history.replace("STOP WAL", "END WAL"))
 
 
 def wal(stored: dict[str, list[str]], problems: dict[str, list[str]] | None = None) -> dict[str, Any]:

@@ -302,7 +302,7 @@ def test_assess_checks_the_wal_when_there_is_a_base_backup() -> None:
     assert failed(checks) == ["WAL segment 000000010000000000000007 is missing at site"]
 
 
-ARCHIVER = {
+ARCHIVER: dict[str, Any] = {
     "archive_mode": "on",
     "archive_command": "sudo -n /usr/local/lib/rampart-backup/rampart-backup --wal %p %f",
     "archived_count": 12,

@@ -9,6 +9,7 @@ stale), and follow each through a check run, a converge and the compliance repor
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Set
@@ -62,6 +63,8 @@ SITE_CONTROLS = (
 
 @pytest.fixture(scope="session")
 def estate() -> Iterator[EstateRun]:
+    # A new estate: records of an earlier one (other hosts, other keys) would only be stale here.
+    shutil.rmtree(REPORTS, ignore_errors=True)
     result = run(NAME, INVENTORY, REPORTS)
     try:
         yield result

@@ -257,15 +257,18 @@ def test_files_restore_byte_identical(backed_up: str, host: Any, site: Any) -> N
     assert "skip-me" not in copy  # excluded
 
 
+def fetch_decrypted(site: Any, client: str, obj: str, dest: Any, path: str, *, through: str = "") -> None:
+    """Decrypt ``obj`` of the client's newest set at the target (the only place the key is), then
+    copy the plaintext (``| through`` when given) to ``path`` on ``dest``."""
+    newest = newest_set(site, client)
+    decrypt = f"gpg --homedir {VERIFIER_GNUPG} --batch --quiet --decrypt {STORE}/{client}/{newest}/{obj}"
+    sudo(site, f"{decrypt}{' | ' + through if through else ''} > {path}")
+    copy_between(site, path, dest, path)
+    sudo(site, f"rm -f {path}")
+
+
 def test_database_restores_with_equal_row_checksums(backed_up: str, db: Any, site: Any) -> None:
-    newest = newest_set(site, "backup-db")
-    sudo(
-        site,
-        f"gpg --homedir {VERIFIER_GNUPG} --batch --quiet"
-        f" --decrypt {STORE}/backup-db/{newest}/shop.pgdump.gpg > /tmp/shop.dump",
-    )
-    copy_between(site, "/tmp/shop.dump", db, "/tmp/shop.dump")
-    sudo(site, "rm -f /tmp/shop.dump")
+    fetch_decrypted(site, "backup-db", "shop.pgdump.gpg", db, "/tmp/shop.dump")
     sudo(
         db,
         "chmod 644 /tmp/shop.dump && runuser -u postgres -- dropdb --if-exists shop_restored"
@@ -286,14 +289,7 @@ def test_database_restores_with_equal_row_checksums(backed_up: str, db: Any, sit
 
 def test_mariadb_restores_with_equal_row_checksums(backed_up: str, host: Any, site: Any) -> None:
     """The mysqldump --single-transaction stream, decrypted at the target, loads back row for row."""
-    newest = newest_set(site, "backup-web")
-    sudo(
-        site,
-        f"gpg --homedir {VERIFIER_GNUPG} --batch --quiet"
-        f" --decrypt {STORE}/backup-web/{newest}/cms.sql.zst.gpg | zstd -dcq > /tmp/cms.sql",
-    )
-    copy_between(site, "/tmp/cms.sql", host, "/tmp/cms.sql")
-    sudo(site, "rm -f /tmp/cms.sql")
+    fetch_decrypted(site, "backup-web", "cms.sql.zst.gpg", host, "/tmp/cms.sql", through="zstd -dcq")
     sudo(
         host,
         "mariadb -e 'DROP DATABASE IF EXISTS cms_restored; CREATE DATABASE cms_restored'"

@@ -215,19 +215,23 @@ def test_host_without_database_is_not_applicable() -> None:
     assert not other.file("/usr/local/lib/rampart-health/replication").exists
 
 
-def test_a_declared_database_host_without_a_server_fails(tmp_path: Path) -> None:
-    """Not applicable only where nothing says the host holds a database: declared a primary, it fails
-    (and fails the play: replication_health_enforce is on by default)."""
-    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", "no-database"]
-    argv += ["-e", "replication_health_expected_role=primary"]
+def converge(limit: str, extra: str, report_dir: Path) -> subprocess.CompletedProcess[str]:
+    """The scenario's converge playbook on one host with one extra variable, as an operator runs it."""
+    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", limit, "-e", extra]
     argv.append(str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"))
     env = {
         **os.environ,
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
-        "RAMPART_REPORT_DIR": str(tmp_path),
+        "RAMPART_REPORT_DIR": str(report_dir),
     }
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env, check=False)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env, check=False)
+
+
+def test_a_declared_database_host_without_a_server_fails(tmp_path: Path) -> None:
+    """Not applicable only where nothing says the host holds a database: declared a primary, it fails
+    (and fails the play: replication_health_enforce is on by default)."""
+    done = converge("no-database", "replication_health_expected_role=primary", tmp_path)
     assert done.returncode == 2, done.stdout[-3000:]
     control = control_record(tmp_path, "no-database", "STO-02")
     assert control["status"] == "fail"
@@ -256,23 +260,7 @@ def test_bad_input_is_refused_before_anything_changes(
 ) -> None:
     unit = "/etc/systemd/system/rampart-replication-health.service"
     before = host.file(unit).sha256sum
-    argv = [
-        "ansible-playbook",
-        "-i",
-        os.environ["MOLECULE_INVENTORY_FILE"],
-        "--limit",
-        "pg-primary",
-        "-e",
-        extra,
-    ]
-    argv.append(str(Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"))
-    env = {
-        **os.environ,
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "RAMPART_REPORT_DIR": str(tmp_path),
-    }
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env, check=False)
+    done = converge("pg-primary", extra, tmp_path)
     assert done.returncode == 2
     output = done.stdout + done.stderr
     assert message in " ".join(output.split()), output

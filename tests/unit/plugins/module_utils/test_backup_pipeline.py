@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
 import sys
@@ -275,3 +276,34 @@ def test_the_archiver_reads_nothing_but_the_clusters_own_segment(
     assert done.returncode == 1
     assert message in done.stderr
     assert not (lab["store"] / "wal").exists()
+
+
+@pytest.mark.parametrize(
+    ("last_line", "problem"),
+    [
+        ("-- Dump completed on 2026-12-03  1:30:00", ""),
+        (
+            "INSERT INTO `pages` VALUES (1,'page 1'",
+            "the dump lacks the line mysqldump writes when it finishes",
+        ),
+    ],
+)
+def test_a_mysql_dump_is_complete_only_with_mysqldumps_last_line(
+    lab: dict[str, Any], last_line: str, problem: str
+) -> None:
+    """A stand-in mysqldump on PATH: a dump cut short (no completion line) fails the verification."""
+    fake = lab["config"].parent / "bin" / "mysqldump"
+    fake.write_text(f"#!/bin/sh\nprintf '%s\\n' 'CREATE TABLE `pages` (id int);' {shlex.quote(last_line)}\n")
+    fake.chmod(0o755)
+    config = json.loads(lab["config"].read_text())
+    config["databases"] = [{"name": "cms", "engine": "mysql", "database": "cms"}]
+    lab["config"].write_text(json.dumps(config))
+    registration = lab["config"].parent / "clients" / "web-01.json"
+    expected = json.loads(registration.read_text())
+    expected["expected"]["mysql"] = ["cms"]
+    registration.write_text(json.dumps(expected))
+    assert backup(lab).returncode == 0
+    rc, status = verify(lab)
+    failing = "; ".join(c["evidence"] for c in status["checks"] if not c["ok"])
+    assert (rc == 0) is (not problem), failing
+    assert problem in failing
